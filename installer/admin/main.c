@@ -1,0 +1,64 @@
+/* sshbox: the admin CLI (root). */
+#include <curl/curl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "admin.h"
+#include "config.h"
+#include "err.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: sshbox [--config FILE] COMMAND ...\n"
+	           "  createuser USER IMAGE PUBKEY_FILE [--memory SIZE] [--cpus N] [--pids N] "
+	           "[--fuse]\n");
+}
+
+int main(int argc, char **argv)
+{
+	const char *config_path = SSHBOX_DEFAULT_CONFIG;
+	int i = 1;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+			config_path = argv[++i];
+		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return 0;
+		} else {
+			fprintf(stderr, "sshbox: unknown option \"%s\"\n", argv[i]);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "sshbox: must be run as root\n");
+		return 1;
+	}
+	struct err err = {0};
+	struct config cfg;
+	if (config_load(config_path, &cfg, &err) < 0) {
+		fprintf(stderr, "sshbox: %s\n", err.msg);
+		return 1;
+	}
+	curl_global_init(CURL_GLOBAL_ALL);
+	const char *cmd = argv[i];
+	int rc;
+	if (strcmp(cmd, "createuser") == 0) {
+		rc = cmd_createuser(&cfg, argc - i, argv + i, &err);
+	} else {
+		fprintf(stderr, "sshbox: unknown command \"%s\"\n", cmd);
+		usage(stderr);
+		return 2;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "sshbox %s: %s\n", cmd, err.msg);
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Builds sshbox's base image (Debian bookworm minbase + OpenSSH server) with
+# debootstrap and imports it into the local Docker engine as
+# sshbox-base:<recipe hash> and sshbox-base:latest. Nothing is pulled from a
+# registry. The image is cached: it is rebuilt only when this recipe changes.
+#   installer/image/build-base.sh [--force]
+set -euo pipefail
+
+sock=${SSHBOX_ENGINE_SOCKET:-/var/run/docker.sock}
+repo=sshbox-base
+packages=openssh-server,openssh-client,procps,sshfs,fuse3,xauth,x11-utils,less
+hash=$(sha256sum "$0" | cut -c1-12)
+
+api() { curl -sS --fail-with-body --max-time "${API_TIMEOUT:-30}" --unix-socket "$sock" "$@"; }
+
+if [ "${1:-}" != "--force" ] && api -o /dev/null "http://localhost/v1.41/images/$repo:$hash/json" 2>/dev/null; then
+	api -o /dev/null -X POST "http://localhost/v1.41/images/$repo:$hash/tag?repo=$repo&tag=latest"
+	echo "base image: $repo:$hash (cached)"
+	exit 0
+fi
+
+# The mirror apt already uses on this machine (sources.list or deb822).
+mirror=$(grep -hsE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list |
+	awk '$3 ~ /^bookworm$/ {print $2; exit}' || true)
+if [ -z "$mirror" ]; then
+	mirror=$(awk '/^URIs:/ {u=$2} /^Suites:/ && / bookworm( |$)/ && u {print u; exit}' \
+		/etc/apt/sources.list.d/*.sources 2>/dev/null || true)
+fi
+[ -n "$mirror" ] || { echo "base image: no bookworm mirror found in apt's sources" >&2; exit 1; }
+
+root=$(mktemp -d /var/tmp/sshbox-base.XXXXXX)
+trap 'rm -rf "$root"' EXIT
+echo "base image: debootstrap bookworm into $root"
+debootstrap --variant=minbase --include="$packages" bookworm "$root" "$mirror" >"$root.log" 2>&1 ||
+	{ tail -20 "$root.log" >&2; rm -f "$root.log"; exit 1; }
+rm -f "$root.log"
+# Host keys come from the host per user; no key is baked into the image.
+rm -f "$root"/etc/ssh/ssh_host_*
+rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb
+mkdir -p "$root/run/sshd"
+
+tar -C "$root" -c . | api -o /dev/null -X POST -H 'Content-Type: application/x-tar' --data-binary @- \
+	"http://localhost/v1.41/images/create?fromSrc=-&repo=$repo&tag=$hash"
+api -o /dev/null -X POST "http://localhost/v1.41/images/$repo:$hash/tag?repo=$repo&tag=latest"
+echo "base image: $repo:$hash built"

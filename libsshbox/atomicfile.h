@@ -1,0 +1,14 @@
+/* Atomic file replacement: write a temporary file beside the target, fsync
+ * it, rename it over the target, fsync the directory. A crash leaves the old
+ * file or the new one, never half of either. */
+#ifndef SSHBOX_ATOMICFILE_H
+#define SSHBOX_ATOMICFILE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+int atomic_write(const char *path, const void *data, size_t len, mode_t mode, struct err *err);
+
+#endif

@@ -1,0 +1,246 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kvfile.h"
+#include "names.h"
+
+void config_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	strcpy(cfg->engine, "/var/run/docker.sock");
+	strcpy(cfg->socket, "/run/sshbox/watchdog.sock");
+	strcpy(cfg->state_dir, "/var/lib/sshbox");
+	strcpy(cfg->instance, "sshbox");
+	strcpy(cfg->group, "sshbox");
+	strcpy(cfg->default_image, "sshbox-base:latest");
+	cfg->default_pids = 1024;
+	cfg->idle_grace_seconds = 60;
+	cfg->stop_timeout_seconds = 10;
+	cfg->publish_port = 1;
+}
+
+int parse_long(const char *s, long min, long max, long *ret)
+{
+	if (*s == '\0' || isspace((unsigned char)*s))
+		return -1;
+	char *end = NULL;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*ret = v;
+	return 0;
+}
+
+int parse_size(const char *s, long long *ret_bytes)
+{
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	char *end = NULL;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	unsigned long long mult = 1;
+	switch (tolower((unsigned char)*end)) {
+	case '\0':
+		break;
+	case 'k':
+		mult = 1ULL << 10;
+		end++;
+		break;
+	case 'm':
+		mult = 1ULL << 20;
+		end++;
+		break;
+	case 'g':
+		mult = 1ULL << 30;
+		end++;
+		break;
+	case 't':
+		mult = 1ULL << 40;
+		end++;
+		break;
+	default:
+		return -1;
+	}
+	if ((*end == 'b' || *end == 'B') && mult > 1)
+		end++;
+	if (*end != '\0' || v > (unsigned long long)LLONG_MAX / mult)
+		return -1;
+	*ret_bytes = (long long)(v * mult);
+	return 0;
+}
+
+int parse_cpus(const char *s, long long *ret_nano_cpus)
+{
+	/* Digits, at most one point, at most 3 decimals: no floats, no locale. */
+	long long whole = 0, frac = 0;
+	int digits = 0, decimals = -1;
+	for (const char *p = s; *p; p++) {
+		if (*p == '.' && decimals < 0) {
+			decimals = 0;
+			continue;
+		}
+		if (!isdigit((unsigned char)*p))
+			return -1;
+		if (decimals < 0) {
+			if (++digits > 4)
+				return -1;
+			whole = whole * 10 + (*p - '0');
+		} else {
+			if (++decimals > 3)
+				return -1;
+			frac = frac * 10 + (*p - '0');
+		}
+	}
+	if (digits == 0)
+		return -1;
+	for (int d = decimals < 0 ? 0 : decimals; d < 9; d++)
+		frac *= 10;
+	*ret_nano_cpus = whole * 1000000000LL + frac;
+	return 0;
+}
+
+int parse_bool(const char *s, int *ret)
+{
+	if (strcmp(s, "yes") == 0 || strcmp(s, "true") == 0) {
+		*ret = 1;
+		return 0;
+	}
+	if (strcmp(s, "no") == 0 || strcmp(s, "false") == 0) {
+		*ret = 0;
+		return 0;
+	}
+	return -1;
+}
+
+static int set_path(char *dst, size_t size, const char *v)
+{
+	if (v[0] != '/' || strlen(v) >= size)
+		return -1;
+	strcpy(dst, v);
+	return 0;
+}
+
+static int set_value(struct config *cfg, const char *key, const char *v)
+{
+	long n;
+	if (strcmp(key, "engine") == 0) {
+		if (strncmp(v, "tcp://", 6) == 0 || strncmp(v, "unix://", 7) == 0) {
+			if (strlen(v) >= sizeof(cfg->engine) || strlen(v) < 8)
+				return -1;
+			strcpy(cfg->engine, v);
+			return 0;
+		}
+		return set_path(cfg->engine, sizeof(cfg->engine), v);
+	}
+	if (strcmp(key, "engine_cert_path") == 0)
+		return set_path(cfg->cert_path, sizeof(cfg->cert_path), v);
+	if (strcmp(key, "socket") == 0)
+		return set_path(cfg->socket, 108, v); /* sun_path limit */
+	if (strcmp(key, "state_dir") == 0)
+		return set_path(cfg->state_dir, sizeof(cfg->state_dir), v);
+	if (strcmp(key, "instance") == 0) {
+		if (!instance_name_valid(v))
+			return -1;
+		strcpy(cfg->instance, v);
+		return 0;
+	}
+	if (strcmp(key, "group") == 0) {
+		if (!user_name_valid(v))
+			return -1;
+		strcpy(cfg->group, v);
+		return 0;
+	}
+	if (strcmp(key, "default_image") == 0) {
+		if (!image_name_valid(v) || strlen(v) >= sizeof(cfg->default_image))
+			return -1;
+		strcpy(cfg->default_image, v);
+		return 0;
+	}
+	if (strcmp(key, "default_memory") == 0)
+		return parse_size(v, &cfg->default_memory);
+	if (strcmp(key, "default_cpus") == 0)
+		return parse_cpus(v, &cfg->default_nano_cpus);
+	if (strcmp(key, "default_pids") == 0)
+		return parse_long(v, 0, 4194304, &cfg->default_pids);
+	if (strcmp(key, "idle_grace_seconds") == 0) {
+		if (parse_long(v, 0, 86400 * 365, &n) < 0)
+			return -1;
+		cfg->idle_grace_seconds = (int)n;
+		return 0;
+	}
+	if (strcmp(key, "stop_timeout_seconds") == 0) {
+		if (parse_long(v, 0, 3600, &n) < 0)
+			return -1;
+		cfg->stop_timeout_seconds = (int)n;
+		return 0;
+	}
+	if (strcmp(key, "publish_port") == 0)
+		return parse_bool(v, &cfg->publish_port);
+	return -2;
+}
+
+static const char *const config_keys[] = {"engine",
+                                          "engine_cert_path",
+                                          "socket",
+                                          "state_dir",
+                                          "instance",
+                                          "group",
+                                          "default_image",
+                                          "default_memory",
+                                          "default_cpus",
+                                          "default_pids",
+                                          "idle_grace_seconds",
+                                          "stop_timeout_seconds",
+                                          "publish_port",
+                                          NULL};
+
+struct config_ctx {
+	struct config cfg;
+	int seen[sizeof(config_keys) / sizeof(config_keys[0])];
+};
+
+static int config_kv(void *ctx, const char *key, const char *value, struct err *err)
+{
+	struct config_ctx *c = ctx;
+	int idx = -1;
+	for (int i = 0; config_keys[i]; i++)
+		if (strcmp(config_keys[i], key) == 0)
+			idx = i;
+	if (idx < 0)
+		return err_set(err, EINVAL, "unknown key \"%s\"", key);
+	if (c->seen[idx])
+		return err_set(err, EINVAL, "duplicate key \"%s\"", key);
+	c->seen[idx] = 1;
+	if (set_value(&c->cfg, key, value) != 0)
+		return err_set(err, EINVAL, "bad value \"%s\" for \"%s\"", value, key);
+	return 0;
+}
+
+int config_parse(const char *text, size_t len, const char *name, struct config *ret_cfg,
+                 struct err *err)
+{
+	struct config_ctx ctx;
+	memset(&ctx, 0, sizeof(ctx));
+	config_defaults(&ctx.cfg);
+	if (kv_parse(text, len, name, config_kv, &ctx, err) < 0)
+		return -1;
+	*ret_cfg = ctx.cfg;
+	return 0;
+}
+
+int config_load(const char *path, struct config *ret_cfg, struct err *err)
+{
+	char buf[KVFILE_MAX_BYTES];
+	size_t len = 0;
+	if (kv_read_file(path, 0, buf, sizeof(buf), &len, err) < 0)
+		return err_wrap(err, "config");
+	return config_parse(buf, len, path, ret_cfg, err);
+}

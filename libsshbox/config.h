@@ -1,0 +1,41 @@
+/* /etc/sshbox/sshbox.conf: "key = value" lines, '#' comments. Strict: an
+ * unknown key, a duplicate key or a bad value is an error naming the file,
+ * the line and the value. */
+#ifndef SSHBOX_CONFIG_H
+#define SSHBOX_CONFIG_H
+
+#include "err.h"
+
+#define SSHBOX_DEFAULT_CONFIG "/etc/sshbox/sshbox.conf"
+#define CONFIG_STR_MAX        256
+
+struct config {
+	char engine[CONFIG_STR_MAX];    /* unix socket path, or tcp://host:port */
+	char cert_path[CONFIG_STR_MAX]; /* ca.pem, cert.pem, key.pem for tcp:// */
+	char socket[CONFIG_STR_MAX];    /* the watchdog's unix socket */
+	char state_dir[CONFIG_STR_MAX];
+	char instance[64]; /* prefix of container, volume and image names */
+	char group[64];    /* host group of sshbox accounts */
+	char default_image[CONFIG_STR_MAX];
+	long long default_memory;    /* bytes, 0 = no limit */
+	long long default_nano_cpus; /* 1e9 = one CPU, 0 = no limit */
+	long default_pids;
+	int idle_grace_seconds;
+	int stop_timeout_seconds;
+	int publish_port; /* publish the container's sshd on 127.0.0.1 */
+};
+
+void config_defaults(struct config *cfg);
+/* Parses the file at path over the defaults. */
+int config_load(const char *path, struct config *ret_cfg, struct err *err);
+/* Parses text as if read from a file named name (for tests and fuzzing). */
+int config_parse(const char *text, size_t len, const char *name, struct config *ret_cfg,
+                 struct err *err);
+
+/* Value parsers shared with the user record and the admin CLI. */
+int parse_size(const char *s, long long *ret_bytes);     /* 512m, 1g, 1048576 */
+int parse_cpus(const char *s, long long *ret_nano_cpus); /* 1.5 */
+int parse_long(const char *s, long min, long max, long *ret);
+int parse_bool(const char *s, int *ret);
+
+#endif

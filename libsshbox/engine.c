@@ -1,0 +1,212 @@
+#include "engine.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ENGINE_MAX_ANSWER (16 * 1024 * 1024)
+
+struct engine {
+	CURL *curl;
+	char base[CONFIG_STR_MAX + 16]; /* scheme://host:port, no trailing slash */
+	char unix_path[CONFIG_STR_MAX];
+	char where[CONFIG_STR_MAX]; /* for messages */
+	char ca[CONFIG_STR_MAX + 16], cert[CONFIG_STR_MAX + 16], key[CONFIG_STR_MAX + 16];
+};
+
+struct answer {
+	char *data;
+	size_t len;
+	int too_big;
+};
+
+static size_t collect(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct answer *a = userdata;
+	size_t n = size * nmemb;
+	if (a->len + n > ENGINE_MAX_ANSWER) {
+		a->too_big = 1;
+		return 0;
+	}
+	char *grown = realloc(a->data, a->len + n + 1);
+	if (grown == NULL)
+		return 0;
+	a->data = grown;
+	memcpy(a->data + a->len, ptr, n);
+	a->len += n;
+	a->data[a->len] = '\0';
+	return n;
+}
+
+int engine_open(const struct config *cfg, struct engine **ret_engine, struct err *err)
+{
+	struct engine *e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		return err_set(err, ENOMEM, "out of memory");
+	const char *addr = cfg->engine;
+	snprintf(e->where, sizeof(e->where), "%s", addr);
+	if (strncmp(addr, "tcp://", 6) == 0) {
+		int tls = cfg->cert_path[0] != '\0';
+		snprintf(e->base, sizeof(e->base), "%s://%s", tls ? "https" : "http", addr + 6);
+		if (tls) {
+			snprintf(e->ca, sizeof(e->ca), "%s/ca.pem", cfg->cert_path);
+			snprintf(e->cert, sizeof(e->cert), "%s/cert.pem", cfg->cert_path);
+			snprintf(e->key, sizeof(e->key), "%s/key.pem", cfg->cert_path);
+		}
+	} else {
+		const char *path = strncmp(addr, "unix://", 7) == 0 ? addr + 7 : addr;
+		snprintf(e->unix_path, sizeof(e->unix_path), "%s", path);
+		snprintf(e->base, sizeof(e->base), "http://localhost");
+	}
+	e->curl = curl_easy_init();
+	if (e->curl == NULL) {
+		free(e);
+		return err_set(err, ENOMEM, "cannot initialise libcurl");
+	}
+	*ret_engine = e;
+	return 0;
+}
+
+void engine_close(struct engine *e)
+{
+	if (e == NULL)
+		return;
+	curl_easy_cleanup(e->curl);
+	free(e);
+}
+
+int engine_request(struct engine *e, const char *method, const char *path, json_t *body,
+                   long timeout_s, long *ret_status, json_t **ret_json, struct err *err)
+{
+	char url[2048];
+	if (snprintf(url, sizeof(url), "%s%s%s", e->base, ENGINE_API, path) >= (int)sizeof(url))
+		return err_set(err, ENAMETOOLONG, "engine request path is too long");
+	cleanup_free char *payload = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	if (body != NULL && payload == NULL)
+		return err_set(err, ENOMEM, "cannot encode engine request");
+	struct answer a = {0};
+	struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+	CURL *c = e->curl;
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &a);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (e->unix_path[0])
+		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, e->unix_path);
+	if (e->cert[0]) {
+		curl_easy_setopt(c, CURLOPT_CAINFO, e->ca);
+		curl_easy_setopt(c, CURLOPT_SSLCERT, e->cert);
+		curl_easy_setopt(c, CURLOPT_SSLKEY, e->key);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	}
+	if (strcmp(method, "GET") != 0) {
+		/* Always an explicit body: a POST without one would read stdin. */
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload ? payload : "");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, payload ? (long)strlen(payload) : 0L);
+	}
+	CURLcode rc = curl_easy_perform(c);
+	curl_slist_free_all(headers);
+	if (rc != CURLE_OK) {
+		free(a.data);
+		if (a.too_big)
+			return err_set(err, EMSGSIZE,
+			               "container engine at %s sent an answer over %d bytes",
+			               e->where, ENGINE_MAX_ANSWER);
+		return err_set(err, rc == CURLE_OPERATION_TIMEDOUT ? ETIMEDOUT : ECONNREFUSED,
+		               "container engine at %s: %s", e->where, curl_easy_strerror(rc));
+	}
+	long status = 0;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	*ret_status = status;
+	json_t *j = NULL;
+	if (a.len > 0) {
+		json_error_t jerr;
+		j = json_loadb(a.data, a.len, 0, &jerr);
+		if (j == NULL && status < 300) {
+			free(a.data);
+			return err_set(
+			    err, EBADMSG,
+			    "container engine at %s answered %s %s with malformed JSON: %s",
+			    e->where, method, path, jerr.text);
+		}
+		if (j == NULL) /* an error answer in plain text: keep it as a message */
+			j = json_pack("{s:s%}", "message", a.data,
+			              a.len > 200 ? (size_t)200 : a.len);
+	}
+	free(a.data);
+	if (ret_json != NULL)
+		*ret_json = j;
+	else
+		json_decref(j);
+	return 0;
+}
+
+int engine_expect(long status, json_t *answer, const long *ok, const char *what, struct err *err)
+{
+	for (const long *p = ok; *p; p++)
+		if (status == *p)
+			return 0;
+	const char *msg = json_string_value(json_object_get(answer, "message"));
+	return err_set(err, status == 404 ? ENOENT : EIO, "%s: engine answered %ld: %s", what,
+	               status, msg ? msg : "(no message)");
+}
+
+int engine_inspect(struct engine *e, const char *kind, const char *name, json_t **ret_json,
+                   struct err *err)
+{
+	char path[512];
+	char enc[400];
+	if (engine_urlencode(name, enc, sizeof(enc)) < 0)
+		return err_set(err, ENAMETOOLONG, "name \"%s\" is too long", name);
+	snprintf(path, sizeof(path), "/%s/%s/json", kind, enc);
+	long status = 0;
+	json_t *j = NULL;
+	if (engine_request(e, "GET", path, NULL, 15, &status, &j, err) < 0)
+		return -1;
+	if (status == 404) {
+		json_decref(j);
+		return 0;
+	}
+	static const long ok[] = {200, 0};
+	if (engine_expect(status, j, ok, "inspect", err) < 0) {
+		json_decref(j);
+		return -1;
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return err_set(err, EBADMSG, "inspect of \"%s\": not a JSON object", name);
+	}
+	*ret_json = j;
+	return 1;
+}
+
+int engine_urlencode(const char *s, char *buf, size_t size)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		int plain = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		            (ch >= '0' && ch <= '9') || strchr("-_.~", ch);
+		if (o + (plain ? 1 : 3) >= size)
+			return -1;
+		if (plain) {
+			buf[o++] = (char)ch;
+		} else {
+			buf[o++] = '%';
+			buf[o++] = hex[ch >> 4];
+			buf[o++] = hex[ch & 15];
+		}
+	}
+	buf[o] = '\0';
+	return 0;
+}

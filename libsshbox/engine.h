@@ -1,0 +1,38 @@
+/* A small client for the Docker Engine HTTP API v1.41 (also Podman's
+ * compatible API) over libcurl: a unix socket, or tcp:// with mutual TLS
+ * (ca.pem, cert.pem, key.pem in the config's engine_cert_path). One engine
+ * object is used by one thread at a time. Library code: it does not log. */
+#ifndef SSHBOX_ENGINE_H
+#define SSHBOX_ENGINE_H
+
+#include <jansson.h>
+
+#include "config.h"
+#include "err.h"
+
+#define ENGINE_API "/v1.41"
+
+struct engine;
+
+int engine_open(const struct config *cfg, struct engine **ret_engine, struct err *err);
+void engine_close(struct engine *e);
+
+/* One request. path starts with '/', below /v1.41. body may be NULL (an
+ * empty body is still sent: a POST must never read stdin). *ret_json gets
+ * the parsed answer or NULL when it was empty; pass NULL to drop it.
+ * Any HTTP status is returned in *ret_status; transport failures are -1. */
+int engine_request(struct engine *e, const char *method, const char *path, json_t *body,
+                   long timeout_s, long *ret_status, json_t **ret_json, struct err *err);
+
+/* Checks for HTTP errors: returns 0 when status is one of the ok codes
+ * (a 0-terminated list), else -1 with the engine's own message. */
+int engine_expect(long status, json_t *answer, const long *ok, const char *what, struct err *err);
+
+/* 1 and *ret_json when found, 0 when the engine says 404, -1 on error. */
+int engine_inspect(struct engine *e, const char *kind, const char *name, json_t **ret_json,
+                   struct err *err);
+
+/* Percent-encodes s for a URL query into buf. */
+int engine_urlencode(const char *s, char *buf, size_t size);
+
+#endif

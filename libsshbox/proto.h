@@ -1,0 +1,59 @@
+/* The wire protocol between sshbox-shim (unprivileged) and sshbox-watchdog
+ * (root), over the watchdog's unix stream socket.
+ *
+ * Frame: a 4-byte big-endian length, then that many bytes of one JSON object
+ * (at most PROTO_MAX_MSG). A descriptor may ride along with a frame as
+ * SCM_RIGHTS. Nothing in a request names a user, uid, container or path: the
+ * watchdog learns the caller from SO_PEERCRED.
+ *
+ * Requests (shim -> watchdog), each {"v":1,"op":OP,"session":UUID,...}:
+ *   "login"   ensure the caller's container runs; reply carries a socket
+ *             connected to its sshd (SCM_RIGHTS), "hostkey" (the pinned public
+ *             key, OpenSSH one-line form) and "key" (the caller's inner private
+ *             key, OpenSSH PEM). The connection then stays open for the whole
+ *             session: it is the session's reference.
+ *   "rejoin"  re-register a live session after a watchdog restart (no reply
+ *             data beyond ok).
+ *   "verb"    run a host verb: "verb":NAME, "args":[STRING...]; reply
+ *             "output" (text for stdout) and "status" (exit status).
+ * Replies: {"ok":true,...} or {"ok":false,"error":MESSAGE_FOR_THE_USER}.
+ */
+#ifndef SSHBOX_PROTO_H
+#define SSHBOX_PROTO_H
+
+#include <jansson.h>
+
+#include "err.h"
+
+#define PROTO_VERSION     1
+#define PROTO_MAX_MSG     (64 * 1024)
+#define PROTO_SESSION_LEN 36 /* textual UUID */
+#define PROTO_MAX_ARGS    16
+
+enum proto_op { PROTO_OP_LOGIN, PROTO_OP_REJOIN, PROTO_OP_VERB };
+
+struct proto_request {
+	enum proto_op op;
+	char session[PROTO_SESSION_LEN + 1];
+	char verb[32];
+	int argc;
+	char args[PROTO_MAX_ARGS][128];
+};
+
+/* Sends msg as one frame, with pass_fd attached when >= 0. */
+int proto_send(int sock, json_t *msg, int pass_fd, int timeout_ms, struct err *err);
+
+/* Receives one frame within timeout_ms. *ret_fd gets a passed descriptor or
+ * -1 (pass NULL to refuse descriptors: any that arrives is closed). */
+int proto_recv(int sock, int timeout_ms, json_t **ret_msg, int *ret_fd, struct err *err);
+
+/* Checks a decoded request strictly: version, op, session id, verb. */
+int proto_parse_request(const json_t *msg, struct proto_request *ret_req, struct err *err);
+
+/* Checks the frame length field; exposed for the fuzz harness and tests. */
+int proto_check_length(const unsigned char hdr[4], size_t *ret_len, struct err *err);
+
+/* Builds {"ok":false,"error":msg}. */
+json_t *proto_error_reply(const char *msg);
+
+#endif

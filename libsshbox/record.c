@@ -1,0 +1,125 @@
+#include "record.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "atomicfile.h"
+#include "kvfile.h"
+#include "names.h"
+
+void record_init(struct user_record *rec)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->uid = (uid_t)-1;
+	rec->memory = -1;
+	rec->nano_cpus = -1;
+	rec->pids = -1;
+}
+
+int user_path(const struct config *cfg, const char *user, const char *leaf, char *buf, size_t size)
+{
+	int n = leaf ? snprintf(buf, size, "%s/users/%s/%s", cfg->state_dir, user, leaf)
+	             : snprintf(buf, size, "%s/users/%s", cfg->state_dir, user);
+	return (n < 0 || (size_t)n >= size) ? -1 : 0;
+}
+
+struct record_ctx {
+	struct user_record rec;
+	unsigned seen;
+};
+
+static int record_kv(void *ctx, const char *key, const char *v, struct err *err)
+{
+	static const char *const keys[] = {"uid", "image", "memory", "cpus", "pids", "fuse", NULL};
+	struct record_ctx *c = ctx;
+	int idx = -1;
+	for (int i = 0; keys[i]; i++)
+		if (strcmp(keys[i], key) == 0)
+			idx = i;
+	if (idx < 0)
+		return err_set(err, EINVAL, "unknown key \"%s\"", key);
+	if (c->seen & (1u << idx))
+		return err_set(err, EINVAL, "duplicate key \"%s\"", key);
+	c->seen |= 1u << idx;
+	long n;
+	int bad = 0;
+	switch (idx) {
+	case 0:
+		bad = parse_long(v, 0, 0x7fffffffL, &n) < 0;
+		c->rec.uid = (uid_t)n;
+		break;
+	case 1:
+		bad = !image_name_valid(v) || strlen(v) >= sizeof(c->rec.image);
+		if (!bad)
+			strcpy(c->rec.image, v);
+		break;
+	case 2:
+		bad = parse_size(v, &c->rec.memory) < 0;
+		break;
+	case 3:
+		bad = parse_cpus(v, &c->rec.nano_cpus) < 0;
+		break;
+	case 4:
+		bad = parse_long(v, 0, 4194304, &c->rec.pids) < 0;
+		break;
+	case 5:
+		bad = parse_bool(v, &c->rec.fuse) < 0;
+		break;
+	}
+	if (bad)
+		return err_set(err, EINVAL, "bad value \"%s\" for \"%s\"", v, key);
+	return 0;
+}
+
+int record_parse(const char *text, size_t len, const char *name, struct user_record *ret_rec,
+                 struct err *err)
+{
+	struct record_ctx ctx;
+	ctx.seen = 0;
+	record_init(&ctx.rec);
+	if (kv_parse(text, len, name, record_kv, &ctx, err) < 0)
+		return -1;
+	if (!(ctx.seen & 1u))
+		return err_set(err, EINVAL, "%s: no \"uid\"", name);
+	if (!(ctx.seen & 2u))
+		return err_set(err, EINVAL, "%s: no \"image\"", name);
+	*ret_rec = ctx.rec;
+	return 0;
+}
+
+int record_load(const struct config *cfg, const char *user, struct user_record *ret_rec,
+                struct err *err)
+{
+	char path[512];
+	if (!user_name_valid(user))
+		return err_set(err, EINVAL, "invalid user name \"%s\"", user);
+	if (user_path(cfg, user, "record", path, sizeof(path)) < 0)
+		return err_set(err, ENAMETOOLONG, "state dir path is too long");
+	char buf[KVFILE_MAX_BYTES];
+	size_t len = 0;
+	if (kv_read_file(path, 1, buf, sizeof(buf), &len, err) < 0)
+		return -1;
+	return record_parse(buf, len, path, ret_rec, err);
+}
+
+int record_store(const struct config *cfg, const char *user, const struct user_record *rec,
+                 struct err *err)
+{
+	char path[512];
+	if (user_path(cfg, user, "record", path, sizeof(path)) < 0)
+		return err_set(err, ENAMETOOLONG, "state dir path is too long");
+	char text[2048];
+	int n = snprintf(text, sizeof(text), "# sshbox user record for %s\nuid = %u\nimage = %s\n",
+	                 user, (unsigned)rec->uid, rec->image);
+	if (rec->memory >= 0)
+		n += snprintf(text + n, sizeof(text) - n, "memory = %lld\n", rec->memory);
+	if (rec->nano_cpus >= 0)
+		n += snprintf(text + n, sizeof(text) - n, "cpus = %lld.%03lld\n",
+		              rec->nano_cpus / 1000000000LL,
+		              (rec->nano_cpus % 1000000000LL) / 1000000LL);
+	if (rec->pids >= 0)
+		n += snprintf(text + n, sizeof(text) - n, "pids = %ld\n", rec->pids);
+	n += snprintf(text + n, sizeof(text) - n, "fuse = %s\n", rec->fuse ? "yes" : "no");
+	return atomic_write(path, text, (size_t)n, 0600, err);
+}

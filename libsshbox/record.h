@@ -1,0 +1,36 @@
+/* Per-user state under the state dir, all root-owned:
+ *   users/NAME/record        the user record ("key = value", strict)
+ *   users/NAME/inner_key     the inner private key the shim logs in with
+ *   users/NAME/etc/          mounted read-only at /etc/sshbox in the container:
+ *                            ssh_host_ed25519_key(.pub), authorized_keys
+ * Record keys: uid (required), image (required), memory, cpus, pids, fuse. */
+#ifndef SSHBOX_RECORD_H
+#define SSHBOX_RECORD_H
+
+#include <sys/types.h>
+
+#include "config.h"
+#include "err.h"
+
+struct user_record {
+	uid_t uid;
+	char image[CONFIG_STR_MAX];
+	long long memory;    /* bytes, -1 = the config's default */
+	long long nano_cpus; /* -1 = default */
+	long pids;           /* -1 = default */
+	int fuse;
+};
+
+void record_init(struct user_record *rec);
+int record_parse(const char *text, size_t len, const char *name, struct user_record *ret_rec,
+                 struct err *err);
+int record_load(const struct config *cfg, const char *user, struct user_record *ret_rec,
+                struct err *err);
+/* Serialises rec and writes it atomically. */
+int record_store(const struct config *cfg, const char *user, const struct user_record *rec,
+                 struct err *err);
+
+/* Builds state_dir/users/USER[/leaf]; returns -1 if it does not fit. */
+int user_path(const struct config *cfg, const char *user, const char *leaf, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,77 @@
+#include "watchdog_client.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "proto.h"
+
+int watchdog_connect(const char *socket_path, struct err *err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(socket_path) >= sizeof(sa.sun_path))
+		return err_set(err, ENAMETOOLONG, "socket path %s is too long", socket_path);
+	strcpy(sa.sun_path, socket_path);
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return err_sys(err, errno, "socket");
+	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+		close(s);
+		return err_sys(err, e, "cannot reach the sshbox watchdog at %s", socket_path);
+	}
+	return s;
+}
+
+static char *dup_member(json_t *msg, const char *key)
+{
+	const char *v = json_string_value(json_object_get(msg, key));
+	return v ? strdup(v) : NULL;
+}
+
+int watchdog_login(int wd, const char *session_id, struct login_reply *ret, struct err *err)
+{
+	json_t *req =
+	    json_pack("{s:i,s:s,s:s}", "v", PROTO_VERSION, "op", "login", "session", session_id);
+	int rc = proto_send(wd, req, -1, 10000, err);
+	json_decref(req);
+	if (rc < 0)
+		return err_wrap(err, "watchdog");
+	json_t *msg = NULL;
+	int fd = -1;
+	if (proto_recv(wd, WATCHDOG_LOGIN_TIMEOUT_MS, &msg, &fd, err) < 0)
+		return err_wrap(err, "no answer from the sshbox watchdog");
+	if (!json_is_true(json_object_get(msg, "ok"))) {
+		const char *m = json_string_value(json_object_get(msg, "error"));
+		err_set(err, EPERM, "%s", m ? m : "the watchdog refused the login");
+		goto fail;
+	}
+	ret->hostkey = dup_member(msg, "hostkey");
+	ret->key = dup_member(msg, "key");
+	if (fd < 0 || ret->hostkey == NULL || ret->key == NULL) {
+		err_set(err, EPROTO, "the watchdog's answer is incomplete");
+		goto fail;
+	}
+	ret->sshd_fd = fd;
+	json_decref(msg);
+	return 0;
+fail:
+	json_decref(msg);
+	if (fd >= 0)
+		close(fd);
+	login_reply_clear(ret);
+	return -1;
+}
+
+void login_reply_clear(struct login_reply *r)
+{
+	if (r->key != NULL)
+		memset(r->key, 0, strlen(r->key));
+	free(r->key);
+	free(r->hostkey);
+	r->key = r->hostkey = NULL;
+	r->sshd_fd = -1;
+}

@@ -1,0 +1,23 @@
+/* The shim's side of the watchdog protocol (proto.h). */
+#ifndef SSHBOX_WATCHDOG_CLIENT_H
+#define SSHBOX_WATCHDOG_CLIENT_H
+
+#include "err.h"
+
+/* A login can create and start a container: allow it time. */
+#define WATCHDOG_LOGIN_TIMEOUT_MS (120 * 1000)
+
+int watchdog_connect(const char *socket_path, struct err *err);
+
+struct login_reply {
+	int sshd_fd;   /* connected to the container's sshd */
+	char *hostkey; /* pinned public key, one line */
+	char *key;     /* inner private key */
+};
+
+/* Sends "login" and reads the reply. On refusal err holds the watchdog's
+ * message for the user. */
+int watchdog_login(int wd, const char *session_id, struct login_reply *ret, struct err *err);
+void login_reply_clear(struct login_reply *r);
+
+#endif

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Takes the test bed down and removes everything it created: processes,
+# containers, volumes and images of the test instance, test accounts, files.
+set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+
+for pidfile in "$SBX_ROOT/sshd/sshd.pid" "$SBX_ROOT/run/watchdog.pid"; do
+	pid=$(cat "$pidfile" 2>/dev/null) && kill "$pid" 2>/dev/null
+done
+pkill -f "$SBX_BIN/sshbox-shim" 2>/dev/null
+filter=$(printf '{"label":["sshbox.instance=%s"]}' "$SBX_INSTANCE" | jq -sRr @uri)
+for id in $(sbx_api GET "/containers/json?all=1&filters=$filter" | jq -r '.[].Id' 2>/dev/null); do
+	sbx_api DELETE "/containers/$id?force=1&v=0" >/dev/null
+done
+for v in $(sbx_api GET "/volumes?filters=$filter" | jq -r '.Volumes[]?.Name' 2>/dev/null); do
+	sbx_api DELETE "/volumes/$v" >/dev/null
+done
+for img in $(sbx_api GET "/images/json" | jq -r ".[].RepoTags[]? | select(startswith(\"$SBX_INSTANCE-user:\"))" 2>/dev/null); do
+	sbx_api DELETE "/images/$img?force=1" >/dev/null
+done
+for u in $SBX_USERS $SBX_PLAIN $SBX_NOREC sbt-new sbt-multi; do
+	id "$u" >/dev/null 2>&1 && userdel --remove "$u" 2>/dev/null
+done
+getent group "$SBX_GROUP" >/dev/null && groupdel "$SBX_GROUP"
+rm -rf "$SBX_ROOT"
+echo "test bed down"

@@ -1,0 +1,33 @@
+# Shared settings of the test bed: a test instance of sshbox beside any real
+# one (own instance name, group, socket, state dir, sshd port).
+SBX_ROOT=${SBX_ROOT:-/var/tmp/sshbox-test}
+SBX_PORT=${SBX_PORT:-22220}
+SBX_INSTANCE=sshboxtest
+SBX_GROUP=sshboxtest
+SBX_CONF=$SBX_ROOT/etc/sshbox.conf
+SBX_SOCKET=$SBX_ROOT/run/watchdog.sock
+SBX_STATE=$SBX_ROOT/state
+SBX_BIN=$SBX_ROOT/bin
+SBX_KEYS=$SBX_ROOT/keys
+SBX_USERS="sbt-alice sbt-bob"
+SBX_PLAIN=sbt-plain     # ordinary account on the same sshd: the floor for any ForceCommand
+SBX_NOREC=sbt-norec     # in the sshbox group, but no sshbox record
+SBX_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+SBX_BUILD=${SBX_BUILD:-$SBX_SRC/build}
+SBX_ENGINE=/var/run/docker.sock
+
+sbx_ssh_opts=(-F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
+	-o LogLevel=ERROR -o IdentitiesOnly=yes -o BatchMode=yes -o ConnectTimeout=20)
+
+# sbx_ssh USER [ssh args...]: a real OpenSSH client into the test sshd.
+sbx_ssh() {
+	local user=$1
+	shift
+	ssh "${sbx_ssh_opts[@]}" -i "$SBX_KEYS/$user" -p "$SBX_PORT" "$user@127.0.0.1" "$@"
+}
+
+sbx_api() { # sbx_api METHOD PATH: the engine API, for tests only
+	curl -sS --max-time 60 --unix-socket "$SBX_ENGINE" -X "$1" "http://localhost/v1.41$2"
+}
+
+sbx_container() { echo "$SBX_INSTANCE-$1"; }

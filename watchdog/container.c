@@ -1,0 +1,210 @@
+#include "container.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "names.h"
+
+/* The container's sshd: the per-user host key and authorized_keys come from
+ * the host (read-only at /etc/sshbox); works with any image's OpenSSH. */
+static const char sshd_script[] = "mkdir -p /run/sshd && exec /usr/sbin/sshd -D -e"
+                                  " -h /etc/sshbox/ssh_host_ed25519_key"
+                                  " -o HostKeyAlgorithms=ssh-ed25519"
+                                  " -o AuthorizedKeysFile=/etc/sshbox/authorized_keys"
+                                  " -o PermitRootLogin=prohibit-password"
+                                  " -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no"
+                                  " -o UsePAM=no -o MaxAuthTries=10"
+                                  " -o AllowAgentForwarding=yes -o X11Forwarding=yes"
+                                  " -o 'AcceptEnv=LANG LC_* SSHBOX_SESSION'";
+
+static json_t *labels(const struct config *cfg, const char *user)
+{
+	return json_pack("{s:s,s:s}", "sshbox.instance", cfg->instance, "sshbox.user", user);
+}
+
+static long long limit_or(long long v, long long dflt)
+{
+	return v >= 0 ? v : dflt;
+}
+
+static json_t *create_body(const struct config *cfg, const char *user,
+                           const struct user_record *rec, const char *image)
+{
+	char volume[128], etc[512], bind[600], hostname[64];
+	box_volume_name(cfg->instance, user, volume, sizeof(volume));
+	user_path(cfg, user, "etc", etc, sizeof(etc));
+	snprintf(bind, sizeof(bind), "%s:/etc/sshbox:ro", etc);
+	snprintf(hostname, sizeof(hostname), "%s", user[0] == '_' ? user + 1 : user);
+	if (hostname[0] == '\0')
+		strcpy(hostname, "sshbox");
+
+	/* Explicit limits within the host's own: Podman's defaults exceed them. */
+	struct rlimit nofile = {1024, 1024};
+	getrlimit(RLIMIT_NOFILE, &nofile);
+	long long files = nofile.rlim_max > 1048576 ? 1048576 : (long long)nofile.rlim_max;
+
+	json_t *host =
+	    json_pack("{s:[s], s:[{s:s,s:s,s:s,s:{s:o}}], s:[s], s:b, s:{s:s},"
+	              " s:[{s:s,s:I,s:I}]}",
+	              "Binds", bind, "Mounts", "Type", "volume", "Source", volume, "Target",
+	              "/root", "VolumeOptions", "Labels", labels(cfg, user), "SecurityOpt",
+	              "no-new-privileges", "Init", 1, "RestartPolicy", "Name", "no", "Ulimits",
+	              "Name", "nofile", "Soft", files, "Hard", files);
+	long long memory = limit_or(rec->memory, cfg->default_memory);
+	if (memory > 0) {
+		json_object_set_new(host, "Memory", json_integer(memory));
+		json_object_set_new(host, "MemorySwap", json_integer(memory));
+	}
+	long long cpus = limit_or(rec->nano_cpus, cfg->default_nano_cpus);
+	if (cpus > 0)
+		json_object_set_new(host, "NanoCpus", json_integer(cpus));
+	long long pids = limit_or(rec->pids, cfg->default_pids);
+	if (pids > 0)
+		json_object_set_new(host, "PidsLimit", json_integer(pids));
+	if (cfg->publish_port)
+		json_object_set_new(
+		    host, "PortBindings",
+		    json_pack("{s:[{s:s,s:s}]}", "22/tcp", "HostIp", "127.0.0.1", "HostPort", ""));
+	return json_pack("{s:s, s:s, s:[s,s,s], s:[s], s:o, s:{s:{}}, s:[s], s:o}", "Image", image,
+	                 "Hostname", hostname, "Entrypoint", "/bin/sh", "-c", sshd_script, "Cmd",
+	                 "sshbox", "Labels", labels(cfg, user), "ExposedPorts", "22/tcp", "Env",
+	                 "SSHBOX=1", "HostConfig", host);
+}
+
+static int parse_info(json_t *j, const struct config *cfg, const char *user,
+                      struct container_info *ret, struct err *err)
+{
+	memset(ret, 0, sizeof(*ret));
+	json_t *lab = json_object_get(json_object_get(j, "Config"), "Labels");
+	const char *inst = json_string_value(json_object_get(lab, "sshbox.instance"));
+	const char *owner = json_string_value(json_object_get(lab, "sshbox.user"));
+	if (inst == NULL || owner == NULL || strcmp(inst, cfg->instance) != 0 ||
+	    strcmp(owner, user) != 0)
+		return err_set(err, EEXIST,
+		               "a container named for user \"%s\" exists that this sshbox instance "
+		               "did not create",
+		               user);
+	const char *id = json_string_value(json_object_get(j, "Id"));
+	json_t *state = json_object_get(j, "State");
+	if (id == NULL || !json_is_object(state))
+		return err_set(err, EBADMSG, "container inspect lacks Id or State");
+	snprintf(ret->id, sizeof(ret->id), "%s", id);
+	ret->running = json_is_true(json_object_get(state, "Running")) &&
+	               !json_is_true(json_object_get(state, "Paused"));
+	ret->pid = (pid_t)json_integer_value(json_object_get(state, "Pid"));
+	json_t *bind = json_array_get(
+	    json_object_get(json_object_get(json_object_get(j, "NetworkSettings"), "Ports"),
+	                    "22/tcp"),
+	    0);
+	const char *port = json_string_value(json_object_get(bind, "HostPort"));
+	long p = 0;
+	if (port != NULL && parse_long(port, 1, 65535, &p) == 0)
+		ret->host_port = (int)p;
+	if (ret->running && ret->pid <= 0)
+		return err_set(err, EBADMSG, "running container has no init pid");
+	return 0;
+}
+
+int container_lookup(struct engine *e, const struct config *cfg, const char *user,
+                     struct container_info *ret_info, struct err *err)
+{
+	char name[128];
+	box_container_name(cfg->instance, user, name, sizeof(name));
+	json_t *j = NULL;
+	int found = engine_inspect(e, "containers", name, &j, err);
+	if (found <= 0)
+		return found;
+	int rc = parse_info(j, cfg, user, ret_info, err);
+	json_decref(j);
+	return rc < 0 ? -1 : 1;
+}
+
+/* The user's committed image when there is one, else the record's. */
+static int pick_image(struct engine *e, const struct config *cfg, const char *user,
+                      const struct user_record *rec, char *buf, size_t size, struct err *err)
+{
+	char committed[128];
+	box_image_name(cfg->instance, user, committed, sizeof(committed));
+	json_t *j = NULL;
+	int found = engine_inspect(e, "images", committed, &j, err);
+	json_decref(j);
+	if (found < 0)
+		return -1;
+	snprintf(buf, size, "%s", found ? committed : rec->image);
+	return 0;
+}
+
+static int create(struct engine *e, const struct config *cfg, const char *user,
+                  const struct user_record *rec, struct err *err)
+{
+	char image[CONFIG_STR_MAX], name[128], path[256];
+	if (pick_image(e, cfg, user, rec, image, sizeof(image), err) < 0)
+		return -1;
+	json_t *found = NULL;
+	int has = engine_inspect(e, "images", image, &found, err);
+	json_decref(found);
+	if (has < 0)
+		return -1;
+	if (has == 0)
+		return err_set(err, ENOENT, "image \"%s\" does not exist on the engine", image);
+	box_container_name(cfg->instance, user, name, sizeof(name));
+	snprintf(path, sizeof(path), "/containers/create?name=%s", name);
+	json_t *body = create_body(cfg, user, rec, image);
+	if (body == NULL)
+		return err_set(err, ENOMEM, "cannot build container spec");
+	long status = 0;
+	json_t *answer = NULL;
+	int rc = engine_request(e, "POST", path, body, 60, &status, &answer, err);
+	json_decref(body);
+	if (rc == 0) {
+		static const long ok[] = {201, 0};
+		rc = engine_expect(status, answer, ok, "create container", err);
+	}
+	json_decref(answer);
+	return rc;
+}
+
+static int start(struct engine *e, const char *id, struct err *err)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "/containers/%s/start", id);
+	long status = 0;
+	json_t *answer = NULL;
+	int rc = engine_request(e, "POST", path, NULL, 60, &status, &answer, err);
+	if (rc == 0) {
+		static const long ok[] = {204, 304, 0};
+		rc = engine_expect(status, answer, ok, "start container", err);
+	}
+	json_decref(answer);
+	return rc;
+}
+
+int container_ensure(struct engine *e, const struct config *cfg, const char *user,
+                     const struct user_record *rec, struct container_info *ret_info,
+                     struct err *err)
+{
+	struct container_info info;
+	int found = container_lookup(e, cfg, user, &info, err);
+	if (found < 0)
+		return -1;
+	if (found == 0) {
+		if (create(e, cfg, user, rec, err) < 0)
+			return -1;
+		found = container_lookup(e, cfg, user, &info, err);
+		if (found <= 0)
+			return found < 0 ? -1
+			                 : err_set(err, ENOENT, "container vanished after create");
+	}
+	if (!info.running) {
+		if (start(e, info.id, err) < 0)
+			return -1;
+		if (container_lookup(e, cfg, user, &info, err) <= 0)
+			return -1;
+		if (!info.running)
+			return err_set(err, ECHILD, "container stopped right after start");
+	}
+	*ret_info = info;
+	return 0;
+}

@@ -1,0 +1,33 @@
+/* A user's container: created from the user's committed image if any, else
+ * the image in the user record; started when stopped; ready once its sshd
+ * accepts inside the container's network namespace. Callers hold the user's
+ * lifecycle lock. */
+#ifndef SSHBOX_CONTAINER_H
+#define SSHBOX_CONTAINER_H
+
+#include <sys/types.h>
+
+#include "config.h"
+#include "engine.h"
+#include "err.h"
+#include "record.h"
+
+#define CONTAINER_SSHD_PORT 22
+
+struct container_info {
+	char id[65];
+	int running;
+	pid_t pid;     /* init process on the host, when running */
+	int host_port; /* published 127.0.0.1 port, 0 when none */
+};
+
+/* Ensures the container exists and runs; fills *ret_info. */
+int container_ensure(struct engine *e, const struct config *cfg, const char *user,
+                     const struct user_record *rec, struct container_info *ret_info,
+                     struct err *err);
+
+/* Reads the state of the user's container: 1 found, 0 none, -1 error. */
+int container_lookup(struct engine *e, const struct config *cfg, const char *user,
+                     struct container_info *ret_info, struct err *err);
+
+#endif

@@ -1,0 +1,215 @@
+/* sshbox-watchdog: the root daemon that alone talks to the container engine.
+ * Shims connect to its unix socket; see proto.h for the protocol. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <libgen.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "err.h"
+#include "log.h"
+#include "server.h"
+#include "session.h"
+
+static int signal_pipe[2] = {-1, -1};
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+	unsigned char b = (unsigned char)sig;
+	(void)!write(signal_pipe[1], &b, 1);
+	errno = saved;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: sshbox-watchdog [--config FILE] [--stderr]\n"
+	           "  --config FILE  configuration (default " SSHBOX_DEFAULT_CONFIG ")\n"
+	           "  --stderr       also log to standard error\n");
+}
+
+/* Binds the socket: mode 0660, group = the sshbox group, so only sshbox
+ * accounts (and root) can connect at all. */
+static int listen_socket(const struct config *cfg, struct err *err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(cfg->socket) >= sizeof(sa.sun_path))
+		return err_set(err, ENAMETOOLONG, "socket path %s is too long", cfg->socket);
+	strcpy(sa.sun_path, cfg->socket);
+	char dir[sizeof(sa.sun_path)];
+	strcpy(dir, cfg->socket);
+	if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST)
+		return err_sys(err, errno, "cannot create %s", dir);
+
+	struct group gr, *gres = NULL;
+	char buf[4096];
+	getgrnam_r(cfg->group, &gr, buf, sizeof(buf), &gres);
+	if (gres == NULL)
+		return err_set(err, ENOENT, "group \"%s\" does not exist", cfg->group);
+
+	struct stat st;
+	if (lstat(cfg->socket, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			return err_set(err, EEXIST, "%s exists and is not a socket", cfg->socket);
+		/* A live watchdog answers; a stale socket does not. */
+		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		int alive = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+		if (probe >= 0)
+			close(probe);
+		if (alive)
+			return err_set(err, EADDRINUSE, "another watchdog is serving %s",
+			               cfg->socket);
+		unlink(cfg->socket);
+	}
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (s < 0)
+		return err_sys(err, errno, "socket");
+	mode_t old = umask(0177);
+	int rc = bind(s, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (rc < 0) {
+		int e = errno;
+		close(s);
+		return err_sys(err, e, "cannot bind %s", cfg->socket);
+	}
+	if (chown(cfg->socket, 0, gr.gr_gid) < 0 || chmod(cfg->socket, 0660) < 0 ||
+	    listen(s, 512) < 0) {
+		int e = errno;
+		close(s);
+		return err_sys(err, e, "cannot set up %s", cfg->socket);
+	}
+	return s;
+}
+
+static void write_pidfile(const struct config *cfg)
+{
+	char path[300];
+	char dir[CONFIG_STR_MAX];
+	snprintf(dir, sizeof(dir), "%s", cfg->socket);
+	snprintf(path, sizeof(path), "%s/watchdog.pid", dirname(dir));
+	FILE *f = fopen(path, "we");
+	if (f == NULL) {
+		log_warn("cannot write pid file %s: %m", path);
+		return;
+	}
+	fprintf(f, "%d\n", (int)getpid());
+	fclose(f);
+}
+
+int main(int argc, char **argv)
+{
+	const char *config_path = SSHBOX_DEFAULT_CONFIG;
+	int to_stderr = 0;
+	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+	                                     {"stderr", no_argument, NULL, 'e'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
+	int o;
+	while ((o = getopt_long(argc, argv, "c:eh", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'e':
+			to_stderr = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	log_open("sshbox-watchdog", to_stderr);
+	if (geteuid() != 0) {
+		fprintf(stderr, "sshbox-watchdog: must run as root\n");
+		return 1;
+	}
+	struct err err = {0};
+	struct config cfg;
+	if (config_load(config_path, &cfg, &err) < 0) {
+		fprintf(stderr, "sshbox-watchdog: %s\n", err.msg);
+		log_err("%s", err.msg);
+		return 1;
+	}
+	state_config_set(&cfg);
+	curl_global_init(CURL_GLOBAL_ALL);
+
+	if (pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+		perror("sshbox-watchdog: pipe");
+		return 1;
+	}
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	int ls = listen_socket(&cfg, &err);
+	if (ls < 0) {
+		fprintf(stderr, "sshbox-watchdog: %s\n", err.msg);
+		log_err("%s", err.msg);
+		return 1;
+	}
+	write_pidfile(&cfg);
+	log_info("listening on %s (instance \"%s\", engine %s)", cfg.socket, cfg.instance,
+	         cfg.engine);
+
+	for (;;) {
+		struct pollfd p[2] = {{.fd = ls, .events = POLLIN},
+		                      {.fd = signal_pipe[0], .events = POLLIN}};
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_err("poll: %m");
+			return 1;
+		}
+		if (p[1].revents & POLLIN) {
+			unsigned char sig;
+			while (read(signal_pipe[0], &sig, 1) == 1) {
+				if (sig == SIGHUP) {
+					struct config fresh;
+					if (config_load(config_path, &fresh, &err) < 0) {
+						log_err(
+						    "reload refused, keeping the old config: %s",
+						    err.msg);
+					} else {
+						state_config_set(&fresh);
+						log_info("configuration reloaded from %s",
+						         config_path);
+					}
+				} else {
+					log_info("stopping on signal %d; containers keep running",
+					         sig);
+					unlink(cfg.socket);
+					return 0;
+				}
+			}
+		}
+		if (p[0].revents & POLLIN) {
+			for (;;) {
+				int fd = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+				if (fd < 0)
+					break;
+				server_spawn(fd);
+			}
+		}
+	}
+}

@@ -1,0 +1,16 @@
+/* Connecting to a container's sshd from inside the container's own network
+ * namespace: no host port, no docker-proxy, nothing another user can squat. */
+#ifndef SSHBOX_NETNS_H
+#define SSHBOX_NETNS_H
+
+#include <sys/types.h>
+
+#include "err.h"
+
+/* Connects to 127.0.0.1:port in the network namespace of pid, retrying while
+ * the port refuses (sshd still starting) until timeout_ms. Returns the
+ * connected socket (CLOEXEC), or -1 with err set. Thread-safe: only the
+ * calling thread enters the namespace, and it always comes back. */
+int netns_connect(pid_t pid, int port, int timeout_ms, struct err *err);
+
+#endif

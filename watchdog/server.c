@@ -1,0 +1,257 @@
+#include "server.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "container.h"
+#include "engine.h"
+#include "kvfile.h"
+#include "log.h"
+#include "names.h"
+#include "netns.h"
+#include "proto.h"
+#include "record.h"
+#include "session.h"
+
+#define REQUEST_TIMEOUT_MS  10000
+#define REPLY_TIMEOUT_MS    10000
+#define SSHD_READY_MS       30000
+#define MAX_CONNECTIONS     4096
+#define HANDLER_STACK_BYTES (512 * 1024)
+
+static atomic_int live_connections;
+
+struct conn {
+	int fd;
+	uid_t uid;
+	pid_t pid;
+	char user[USER_NAME_MAX + 1];
+	char session[PROTO_SESSION_LEN + 1];
+};
+
+static void reply_error(struct conn *c, const char *msg)
+{
+	json_t *r = proto_error_reply(msg);
+	proto_send(c->fd, r, -1, REPLY_TIMEOUT_MS, NULL);
+	json_decref(r);
+}
+
+/* uid -> user name, from the host's account database. */
+static int identify(struct conn *c, struct err *err)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	int rc = getpwuid_r(c->uid, &pw, buf, sizeof(buf), &res);
+	if (res == NULL)
+		return err_set(err, rc ? rc : ENOENT, "uid %u has no account", (unsigned)c->uid);
+	if (!user_name_valid(pw.pw_name))
+		return err_set(err, EINVAL, "account name of uid %u is not a valid sshbox name",
+		               (unsigned)c->uid);
+	snprintf(c->user, sizeof(c->user), "%s", pw.pw_name);
+	return 0;
+}
+
+static int read_text(const struct config *cfg, const char *user, const char *leaf, char *buf,
+                     size_t size, struct err *err)
+{
+	char path[512];
+	size_t len;
+	if (user_path(cfg, user, leaf, path, sizeof(path)) < 0)
+		return err_set(err, ENAMETOOLONG, "state dir path too long");
+	return kv_read_file(path, 1, buf, size, &len, err);
+}
+
+static int handle_login(struct conn *c, const struct config *cfg, const struct user_record *rec)
+{
+	struct err err = {0};
+	char hostkey[1024], key[8192];
+	struct engine *e = NULL;
+	struct container_info info;
+	int sshd = -1;
+	int rc = -1;
+
+	if (read_text(cfg, c->user, "etc/ssh_host_ed25519_key.pub", hostkey, sizeof(hostkey),
+	              &err) < 0 ||
+	    read_text(cfg, c->user, "inner_key", key, sizeof(key), &err) < 0) {
+		log_err("user \"%s\" uid %u session %s: broken user state: %s", c->user,
+		        (unsigned)c->uid, c->session, err.msg);
+		reply_error(c, "your sshbox account is incomplete; ask your admin to run "
+		               "'sshbox createuser' again");
+		return -1;
+	}
+	struct user_state *u = state_user(c->user);
+	if (u == NULL || engine_open(cfg, &e, &err) < 0) {
+		reply_error(c, "the sshbox watchdog is out of memory");
+		return -1;
+	}
+	pthread_mutex_lock(&u->lifecycle);
+	if (container_ensure(e, cfg, c->user, rec, &info, &err) == 0)
+		sshd = netns_connect(info.pid, CONTAINER_SSHD_PORT, SSHD_READY_MS, &err);
+	pthread_mutex_unlock(&u->lifecycle);
+	engine_close(e);
+
+	if (sshd < 0) {
+		log_err("user \"%s\" uid %u session %s: cannot start container: %s", c->user,
+		        (unsigned)c->uid, c->session, err.msg);
+		char msg[ERR_MSG_MAX + 64];
+		if (err.code == ECONNREFUSED || err.code == ETIMEDOUT)
+			snprintf(msg, sizeof(msg),
+			         "the container engine is not available right now (%s); try again "
+			         "later or tell your admin",
+			         err.msg);
+		else
+			snprintf(msg, sizeof(msg), "cannot start your container: %s", err.msg);
+		reply_error(c, msg);
+		return -1;
+	}
+	hostkey[strcspn(hostkey, "\n")] = '\0';
+	json_t *r = json_pack("{s:b,s:s,s:s}", "ok", 1, "hostkey", hostkey, "key", key);
+	memset(key, 0, sizeof(key));
+	if (proto_send(c->fd, r, sshd, REPLY_TIMEOUT_MS, &err) == 0)
+		rc = 0;
+	else
+		log_warn("user \"%s\" uid %u session %s: cannot answer login: %s", c->user,
+		         (unsigned)c->uid, c->session, err.msg);
+	json_decref(r);
+	close(sshd);
+	if (rc == 0)
+		log_info("user \"%s\" uid %u session %s: login into container %.12s", c->user,
+		         (unsigned)c->uid, c->session, info.id);
+	return rc;
+}
+
+/* The session lasts as long as the shim keeps this connection open. */
+static void hold_session(struct conn *c)
+{
+	struct user_state *u = state_user(c->user);
+	if (u == NULL)
+		return;
+	int n = state_session_begin(u);
+	log_info("user \"%s\" uid %u session %s: session open (%d live)", c->user, (unsigned)c->uid,
+	         c->session, n);
+	for (;;) {
+		struct pollfd p = {.fd = c->fd, .events = POLLIN};
+		if (poll(&p, 1, -1) < 0 && errno == EINTR)
+			continue;
+		char b[64];
+		ssize_t r = recv(c->fd, b, sizeof(b), MSG_DONTWAIT);
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		break; /* EOF, error, or a shim that talks out of turn */
+	}
+	n = state_session_end(u);
+	log_info("user \"%s\" uid %u session %s: session closed (%d live)", c->user,
+	         (unsigned)c->uid, c->session, n);
+}
+
+static void serve(struct conn *c)
+{
+	struct err err = {0};
+	struct config cfg;
+	state_config_get(&cfg);
+
+	if (identify(c, &err) < 0) {
+		log_warn("uid %u pid %d: refused: %s", (unsigned)c->uid, (int)c->pid, err.msg);
+		reply_error(c, "your account is not an sshbox account");
+		return;
+	}
+	json_t *msg = NULL;
+	struct proto_request req;
+	if (proto_recv(c->fd, REQUEST_TIMEOUT_MS, &msg, NULL, &err) < 0 ||
+	    proto_parse_request(msg, &req, &err) < 0) {
+		log_warn("user \"%s\" uid %u pid %d: bad request: %s", c->user, (unsigned)c->uid,
+		         (int)c->pid, err.msg);
+		json_decref(msg);
+		reply_error(c, "bad request");
+		return;
+	}
+	json_decref(msg);
+	memcpy(c->session, req.session, sizeof(c->session));
+
+	struct user_record rec;
+	if (record_load(&cfg, c->user, &rec, &err) < 0) {
+		log_warn("user \"%s\" uid %u session %s: refused: no usable record: %s", c->user,
+		         (unsigned)c->uid, c->session, err.msg);
+		reply_error(c, err.code == ENOENT
+		                   ? "your account has no sshbox container set up; ask your admin"
+		                   : "your sshbox record is damaged; ask your admin");
+		return;
+	}
+	if (rec.uid != c->uid) {
+		log_warn("user \"%s\" uid %u session %s: refused: record is for uid %u", c->user,
+		         (unsigned)c->uid, c->session, (unsigned)rec.uid);
+		reply_error(c, "your sshbox record belongs to another uid; ask your admin");
+		return;
+	}
+	switch (req.op) {
+	case PROTO_OP_LOGIN:
+		if (handle_login(c, &cfg, &rec) == 0)
+			hold_session(c);
+		break;
+	case PROTO_OP_REJOIN:
+		hold_session(c);
+		break;
+	case PROTO_OP_VERB:
+		reply_error(c, "host verbs are not available yet");
+		break;
+	}
+}
+
+static void *handler(void *arg)
+{
+	struct conn *c = arg;
+	serve(c);
+	close(c->fd);
+	free(c);
+	atomic_fetch_sub(&live_connections, 1);
+	return NULL;
+}
+
+int server_spawn(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		close(fd);
+		return -1;
+	}
+	if (atomic_fetch_add(&live_connections, 1) >= MAX_CONNECTIONS) {
+		atomic_fetch_sub(&live_connections, 1);
+		log_warn("uid %u pid %d: refused: %d connections already", (unsigned)cred.uid,
+		         (int)cred.pid, MAX_CONNECTIONS);
+		close(fd);
+		return -1;
+	}
+	struct conn *c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		atomic_fetch_sub(&live_connections, 1);
+		close(fd);
+		return -1;
+	}
+	c->fd = fd;
+	c->uid = cred.uid;
+	c->pid = cred.pid;
+	strcpy(c->session, "-");
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, HANDLER_STACK_BYTES);
+	pthread_t t;
+	int rc = pthread_create(&t, &attr, handler, c);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		atomic_fetch_sub(&live_connections, 1);
+		close(fd);
+		free(c);
+		return -1;
+	}
+	return 0;
+}
