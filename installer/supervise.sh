@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs the watchdog as a supervised background daemon where there is no
+# systemd: a small loop restarts it if it dies; pid files in /run/sshbox.
+#   supervise.sh start|stop|restart WATCHDOG_BINARY CONFIG
+set -euo pipefail
+action=$1
+bin=${2:-/usr/local/sbin/sshbox-watchdog}
+conf=${3:-/etc/sshbox/sshbox.conf}
+run=/run/sshbox
+sup=$run/supervisor.pid
+install -d -m 0755 "$run"
+
+stop() {
+	if pid=$(cat "$sup" 2>/dev/null) && kill -0 "$pid" 2>/dev/null; then
+		kill "$pid" 2>/dev/null || true
+	fi
+	if pid=$(cat "$run/watchdog.pid" 2>/dev/null) && kill -0 "$pid" 2>/dev/null; then
+		kill "$pid" 2>/dev/null || true
+		for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	fi
+	rm -f "$sup" "$run/watchdog.pid"
+}
+
+start() {
+	"$bin" --help >/dev/null # fail here, not in the loop, if it cannot run
+	setsid bash -c '
+		trap "exit 0" TERM
+		while :; do
+			"$0" --config "$1" &
+			wait $! || true
+			sleep 1
+		done' "$bin" "$conf" </dev/null >>/var/log/sshbox-watchdog.log 2>&1 &
+	echo $! >"$sup"
+	for _ in $(seq 1 50); do [ -f "$run/watchdog.pid" ] && break; sleep 0.1; done
+}
+
+case $action in
+start) start ;;
+stop) stop ;;
+restart) stop; start ;;
+*) echo "supervise.sh: unknown action \"$action\"" >&2; exit 2 ;;
+esac

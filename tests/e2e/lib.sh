@@ -1,0 +1,72 @@
+# Helpers for end-to-end tests: real sshd, real ssh, real dockerd.
+# A test sources this, calls `check`/`expect_*`, and ends with `finish`.
+. "$(dirname "${BASH_SOURCE[0]}")/../bed/env.sh"
+set -uo pipefail
+
+passed=0
+failed=0
+T=$(mktemp -d /var/tmp/sshbox-e2e.XXXXXX)
+chmod 755 "$T"
+trap 'rm -rf "$T"' EXIT
+
+ok() { passed=$((passed + 1)); echo "ok - $*"; }
+not_ok() { failed=$((failed + 1)); echo "not ok - $*"; }
+
+# check DESCRIPTION CMD...: passes when CMD exits 0.
+check() {
+	local what=$1
+	shift
+	if "$@"; then ok "$what"; else not_ok "$what (command: $*)"; fi
+}
+
+# check_not DESCRIPTION CMD...: passes when CMD fails.
+check_not() {
+	local what=$1
+	shift
+	if "$@"; then not_ok "$what (succeeded: $*)"; else ok "$what"; fi
+}
+
+# expect_eq DESCRIPTION EXPECTED ACTUAL
+expect_eq() {
+	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1: expected '$2', got '$3'"; fi
+}
+
+expect_ne() {
+	if [ "$2" != "$3" ]; then ok "$1"; else not_ok "$1: both are '$2'"; fi
+}
+
+# expect_match DESCRIPTION REGEX ACTUAL
+expect_match() {
+	if [[ $3 =~ $2 ]]; then ok "$1"; else not_ok "$1: '$3' does not match /$2/"; fi
+}
+
+finish() {
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+	exit $?
+}
+
+# Engine facts about a user's container, straight from the engine.
+container_field() { # USER JQ_FILTER
+	sbx_api GET "/containers/$(sbx_container "$1")/json" | jq -r "$2"
+}
+container_running() { [ "$(container_field "$1" .State.Running 2>/dev/null)" = true ]; }
+container_count() { # USER: how many containers the engine has for the user
+	local f
+	f=$(printf '{"label":["sshbox.instance=%s","sshbox.user=%s"]}' "$SBX_INSTANCE" "$1" | jq -sRr @uri)
+	sbx_api GET "/containers/json?all=1&filters=$f" | jq length
+}
+remove_container() { sbx_api DELETE "/containers/$(sbx_container "$1")?force=1" >/dev/null; }
+stop_container() { sbx_api POST "/containers/$(sbx_container "$1")/stop?t=1" >/dev/null; }
+
+# wait_for SECONDS CMD...: polls CMD every 0.2 s.
+wait_for() {
+	local limit=$1
+	shift
+	local end=$((SECONDS + limit))
+	while [ "$SECONDS" -lt "$end" ]; do
+		"$@" && return 0
+		sleep 0.2
+	done
+	"$@"
+}

@@ -1,0 +1,128 @@
+/* Unit tests of the pure parsers: config, user record, names, protocol. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "names.h"
+#include "proto.h"
+#include "record.h"
+
+static int parse_cfg(const char *text, struct config *cfg, struct err *err)
+{
+	return config_parse(text, strlen(text), "test.conf", cfg, err);
+}
+
+static void config_good(void **state)
+{
+	struct config cfg;
+	struct err err = {0};
+	assert_int_equal(parse_cfg("# c\n\n engine = tcp://127.0.0.1:2376 \nidle_grace_seconds=5\n"
+				   "default_memory = 2g\ndefault_cpus = 1.5\npublish_port = no\n",
+				   &cfg, &err),
+			 0);
+	assert_string_equal(cfg.engine, "tcp://127.0.0.1:2376");
+	assert_int_equal(cfg.idle_grace_seconds, 5);
+	assert_int_equal(cfg.default_memory, 2LL << 30);
+	assert_int_equal(cfg.default_nano_cpus, 1500000000LL);
+	assert_int_equal(cfg.publish_port, 0);
+	assert_int_equal(cfg.stop_timeout_seconds, 10); /* default kept */
+}
+
+static void config_bad(void **state)
+{
+	struct config cfg;
+	struct err err = {0};
+	assert_int_equal(parse_cfg("idle_grace_seconds = 5\nbogus = 1\n", &cfg, &err), -1);
+	assert_string_equal(err.msg, "test.conf:2: unknown key \"bogus\"");
+	assert_int_equal(parse_cfg("socket=/a\nsocket=/b\n", &cfg, &err), -1);
+	assert_string_equal(err.msg, "test.conf:2: duplicate key \"socket\"");
+	assert_int_equal(parse_cfg("idle_grace_seconds = 5x\n", &cfg, &err), -1);
+	assert_string_equal(err.msg, "test.conf:1: bad value \"5x\" for \"idle_grace_seconds\"");
+	assert_int_equal(parse_cfg("instance = sshbox\r\n", &cfg, &err), -1);
+	assert_non_null(strstr(err.msg, "test.conf:1: line ends in CR"));
+	assert_int_equal(parse_cfg("just words\n", &cfg, &err), -1);
+	assert_int_equal(parse_cfg("state_dir = relative\n", &cfg, &err), -1);
+	assert_int_equal(parse_cfg("default_cpus = 1.2345\n", &cfg, &err), -1);
+	assert_int_equal(parse_cfg("idle_grace_seconds = -1\n", &cfg, &err), -1);
+	assert_int_equal(parse_cfg("instance = Bad_Name\n", &cfg, &err), -1);
+	assert_int_equal(config_load("/nonexistent/sshbox.conf", &cfg, &err), -1);
+	assert_non_null(strstr(err.msg, "/nonexistent/sshbox.conf"));
+}
+
+static void record_roundtrip(void **state)
+{
+	struct user_record rec;
+	struct err err = {0};
+	const char *t = "uid = 1001\nimage = sshbox-base:latest\nmemory = 512m\npids = 64\n";
+	assert_int_equal(record_parse(t, strlen(t), "rec", &rec, &err), 0);
+	assert_int_equal(rec.uid, 1001);
+	assert_string_equal(rec.image, "sshbox-base:latest");
+	assert_int_equal(rec.memory, 512LL << 20);
+	assert_int_equal(rec.nano_cpus, -1);
+	assert_int_equal(rec.pids, 64);
+	const char *no_uid = "image = x\n";
+	assert_int_equal(record_parse(no_uid, strlen(no_uid), "rec", &rec, &err), -1);
+	assert_string_equal(err.msg, "rec: no \"uid\"");
+	const char *trunc = "uid = 10";
+	assert_int_equal(record_parse(trunc, strlen(trunc), "rec", &rec, &err), -1);
+}
+
+static void names(void **state)
+{
+	assert_true(user_name_valid("alice"));
+	assert_true(user_name_valid("_svc-1"));
+	assert_false(user_name_valid("../x"));
+	assert_false(user_name_valid("Alice"));
+	assert_false(user_name_valid("-x"));
+	assert_false(user_name_valid(""));
+	assert_false(user_name_valid("a23456789012345678901234567890123"));
+	assert_false(user_name_valid("a b"));
+	assert_true(image_name_valid("registry:5000/team/img:tag"));
+	assert_false(image_name_valid("-rm"));
+	assert_false(image_name_valid("img;rm"));
+	assert_true(instance_name_valid("sshbox-test"));
+	assert_false(instance_name_valid("a--b"));
+}
+
+static void proto_requests(void **state)
+{
+	struct proto_request req;
+	struct err err = {0};
+	json_t *m = json_loads("{\"v\":1,\"op\":\"login\","
+			       "\"session\":\"0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0\"}",
+			       0, NULL);
+	assert_int_equal(proto_parse_request(m, &req, &err), 0);
+	assert_int_equal(req.op, PROTO_OP_LOGIN);
+	json_decref(m);
+	m = json_loads("{\"v\":1,\"op\":\"login\",\"session\":\"x\"}", 0, NULL);
+	assert_int_equal(proto_parse_request(m, &req, &err), -1);
+	json_decref(m);
+	m = json_loads("{\"v\":2,\"op\":\"login\"}", 0, NULL);
+	assert_int_equal(proto_parse_request(m, &req, &err), -1);
+	json_decref(m);
+	m = json_loads("{\"v\":1,\"op\":\"stop\",\"user\":\"bob\","
+		       "\"session\":\"0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0\"}",
+		       0, NULL);
+	assert_int_equal(proto_parse_request(m, &req, &err), -1);
+	assert_string_equal(err.msg, "unknown op \"stop\"");
+	json_decref(m);
+	unsigned char big[4] = {0x00, 0xa0, 0x00, 0x00}, zero[4] = {0};
+	size_t len;
+	assert_int_equal(proto_check_length(big, &len, &err), -1);
+	assert_int_equal(proto_check_length(zero, &len, &err), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(config_good),	    cmocka_unit_test(config_bad),
+		cmocka_unit_test(record_roundtrip), cmocka_unit_test(names),
+		cmocka_unit_test(proto_requests),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
