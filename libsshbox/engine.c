@@ -77,6 +77,27 @@ void engine_close(struct engine *e)
 	free(e);
 }
 
+/* What every request shares: address, transport, TLS, connect deadline. */
+static CURL *setup_handle(struct engine *e, const char *url)
+{
+	CURL *c = e->curl;
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (e->unix_path[0])
+		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, e->unix_path);
+	if (e->cert[0]) {
+		curl_easy_setopt(c, CURLOPT_CAINFO, e->ca);
+		curl_easy_setopt(c, CURLOPT_SSLCERT, e->cert);
+		curl_easy_setopt(c, CURLOPT_SSLKEY, e->key);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	}
+	return c;
+}
+
 int engine_request(struct engine *e, const char *method, const char *path, json_t *body,
                    long timeout_s, long *ret_status, json_t **ret_json, struct err *err)
 {
@@ -88,26 +109,12 @@ int engine_request(struct engine *e, const char *method, const char *path, json_
 		return err_set(err, ENOMEM, "cannot encode engine request");
 	struct answer a = {0};
 	struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
-	CURL *c = e->curl;
-	curl_easy_reset(c);
-	curl_easy_setopt(c, CURLOPT_URL, url);
+	CURL *c = setup_handle(e, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &a);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	if (e->unix_path[0])
-		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, e->unix_path);
-	if (e->cert[0]) {
-		curl_easy_setopt(c, CURLOPT_CAINFO, e->ca);
-		curl_easy_setopt(c, CURLOPT_SSLCERT, e->cert);
-		curl_easy_setopt(c, CURLOPT_SSLKEY, e->key);
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	}
 	if (strcmp(method, "GET") != 0) {
 		/* Always an explicit body: a POST without one would read stdin. */
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload ? payload : "");
@@ -208,5 +215,60 @@ int engine_urlencode(const char *s, char *buf, size_t size)
 		}
 	}
 	buf[o] = '\0';
+	return 0;
+}
+
+struct stream {
+	engine_line_fn fn;
+	void *ctx;
+	char buf[64 * 1024];
+	size_t len;
+	int stop;
+};
+
+static size_t stream_collect(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct stream *st = userdata;
+	size_t n = size * nmemb;
+	for (size_t i = 0; i < n; i++) {
+		if (ptr[i] != '\n') {
+			if (st->len < sizeof(st->buf) - 1)
+				st->buf[st->len++] = ptr[i];
+			continue;
+		}
+		json_t *j = json_loadb(st->buf, st->len, 0, NULL);
+		st->len = 0;
+		if (j != NULL) {
+			int rc = st->fn(st->ctx, j);
+			json_decref(j);
+			if (rc < 0) {
+				st->stop = 1;
+				return 0;
+			}
+		}
+	}
+	return n;
+}
+
+int engine_stream(struct engine *e, const char *path, engine_line_fn fn, void *ctx,
+		  struct err *err)
+{
+	char url[2048];
+	if (snprintf(url, sizeof(url), "%s%s%s", e->base, ENGINE_API, path) >= (int)sizeof(url))
+		return err_set(err, ENAMETOOLONG, "engine request path is too long");
+	struct stream *st = calloc(1, sizeof(*st));
+	if (st == NULL)
+		return err_set(err, ENOMEM, "out of memory");
+	st->fn = fn;
+	st->ctx = ctx;
+	CURL *c = setup_handle(e, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, stream_collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, st);
+	CURLcode rc = curl_easy_perform(c);
+	int stopped = st->stop;
+	free(st);
+	if (rc != CURLE_OK && !stopped)
+		return err_set(err, ECONNRESET, "event stream from %s: %s", e->where,
+			       curl_easy_strerror(rc));
 	return 0;
 }

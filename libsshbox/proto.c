@@ -1,5 +1,7 @@
 #include "proto.h"
 
+#include "clock.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <stdint.h>
@@ -9,18 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits until sock is ready for events, or the deadline passes. */
 static int wait_ready(int sock, short events, long long deadline, struct err *err)
 {
 	for (;;) {
-		long long left = deadline - now_ms();
+		long long left = deadline - mono_ms();
 		if (left <= 0)
 			return err_set(err, ETIMEDOUT, "timed out");
 		struct pollfd p = {.fd = sock, .events = events};
@@ -52,7 +47,7 @@ int proto_send(int sock, json_t *msg, int pass_fd, int timeout_ms, struct err *e
 	frame[3] = (unsigned char)len;
 	memcpy(frame + 4, body, len);
 
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = mono_ms() + timeout_ms;
 	size_t off = 0;
 	while (off < total) {
 		if (wait_ready(sock, POLLOUT, deadline, err) < 0)
@@ -140,7 +135,7 @@ static int recv_exact(int sock, unsigned char *buf, size_t len, long long deadli
 
 int proto_recv(int sock, int timeout_ms, json_t **ret_msg, int *ret_fd, struct err *err)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = mono_ms() + timeout_ms;
 	int fd = -1;
 	unsigned char hdr[4];
 	size_t len = 0;

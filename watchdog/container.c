@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "flags.h"
 #include "names.h"
 
 /* The container's sshd: the per-user host key and authorized_keys come from
@@ -52,6 +53,10 @@ static json_t *create_body(const struct config *cfg, const char *user,
 	              "/root", "VolumeOptions", "Labels", labels(cfg, user), "SecurityOpt",
 	              "no-new-privileges", "Init", 1, "RestartPolicy", "Name", "no", "Ulimits",
 	              "Name", "nofile", "Soft", files, "Hard", files);
+	char flag_binds[8][600];
+	int n = flags_binds(cfg, user, flag_binds, 8);
+	for (int i = 0; i < n; i++)
+		json_array_append_new(json_object_get(host, "Binds"), json_string(flag_binds[i]));
 	long long memory = limit_or(rec->memory, cfg->default_memory);
 	if (memory > 0) {
 		json_object_set_new(host, "Memory", json_integer(memory));
@@ -149,6 +154,8 @@ static int create(struct engine *e, const struct config *cfg, const char *user,
 		return -1;
 	if (has == 0)
 		return err_set(err, ENOENT, "image \"%s\" does not exist on the engine", image);
+	if (flags_prepare(cfg, user, err) < 0)
+		return -1;
 	box_container_name(cfg->instance, user, name, sizeof(name));
 	snprintf(path, sizeof(path), "/containers/create?name=%s", name);
 	json_t *body = create_body(cfg, user, rec, image);

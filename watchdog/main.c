@@ -18,6 +18,8 @@
 
 #include "config.h"
 #include "err.h"
+#include "events.h"
+#include "flags.h"
 #include "log.h"
 #include "server.h"
 #include "session.h"
@@ -169,6 +171,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	write_pidfile(&cfg);
+	if (flags_install_commands(&cfg, &err) < 0 || flags_start_watcher(&err) < 0 ||
+	    idle_start_reaper() < 0 || events_start() < 0) {
+		fprintf(stderr, "sshbox-watchdog: %s\n", err.msg[0] ? err.msg : "cannot start threads");
+		log_err("%s", err.msg[0] ? err.msg : "cannot start threads");
+		return 1;
+	}
 	log_info("listening on %s (instance \"%s\", engine %s)", cfg.socket, cfg.instance,
 	         cfg.engine);
 

@@ -1,5 +1,7 @@
 #include "netns.h"
 
+#include "clock.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -13,13 +15,6 @@
 #include <unistd.h>
 
 #include "log.h"
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* A socket is bound to the namespace it was created in: create it there,
  * then return this thread to its own namespace before doing anything else. */
@@ -57,7 +52,7 @@ static int connect_once(int s, int port, long long deadline)
 	if (errno != EINPROGRESS)
 		return -1;
 	struct pollfd p = {.fd = s, .events = POLLOUT};
-	long long left = deadline - now_ms();
+	long long left = deadline - mono_ms();
 	int n = poll(&p, 1, left > 0 ? (int)left : 0);
 	if (n <= 0) {
 		errno = n == 0 ? ETIMEDOUT : errno;
@@ -75,7 +70,7 @@ static int connect_once(int s, int port, long long deadline)
 
 int netns_connect(pid_t pid, int port, int timeout_ms, struct err *err)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = mono_ms() + timeout_ms;
 	int delay_ms = 10;
 	for (;;) {
 		int s = socket_in_netns(pid, err);
@@ -90,7 +85,7 @@ int netns_connect(pid_t pid, int port, int timeout_ms, struct err *err)
 		}
 		int e = errno;
 		close(s);
-		if (e != ECONNREFUSED || now_ms() + delay_ms >= deadline)
+		if (e != ECONNREFUSED || mono_ms() + delay_ms >= deadline)
 			return err_sys(err, e, "cannot connect to the container's sshd");
 		usleep((useconds_t)delay_ms * 1000);
 		if (delay_ms < 200)

@@ -13,6 +13,7 @@
 
 #include "container.h"
 #include "engine.h"
+#include "flags.h"
 #include "kvfile.h"
 #include "log.h"
 #include "names.h"
@@ -40,6 +41,13 @@ struct conn {
 static void reply_error(struct conn *c, const char *msg)
 {
 	json_t *r = proto_error_reply(msg);
+	proto_send(c->fd, r, -1, REPLY_TIMEOUT_MS, NULL);
+	json_decref(r);
+}
+
+static void reply_ok(struct conn *c)
+{
+	json_t *r = json_pack("{s:b}", "ok", 1);
 	proto_send(c->fd, r, -1, REPLY_TIMEOUT_MS, NULL);
 	json_decref(r);
 }
@@ -92,11 +100,15 @@ static int handle_login(struct conn *c, const struct config *cfg, const struct u
 		reply_error(c, "the sshbox watchdog is out of memory");
 		return -1;
 	}
+	/* The session counts from before the container is ensured, under the
+	 * lifecycle lock, so an idle stop can never slip in between. */
 	pthread_mutex_lock(&u->lifecycle);
+	state_session_begin(u);
 	if (container_ensure(e, cfg, c->user, rec, &info, &err) == 0)
 		sshd = netns_connect(info.pid, CONTAINER_SSHD_PORT, SSHD_READY_MS, &err);
 	pthread_mutex_unlock(&u->lifecycle);
 	engine_close(e);
+	flags_watch(cfg, c->user);
 
 	if (sshd < 0) {
 		log_err("user \"%s\" uid %u session %s: cannot start container: %s", c->user,
@@ -110,6 +122,7 @@ static int handle_login(struct conn *c, const struct config *cfg, const struct u
 		else
 			snprintf(msg, sizeof(msg), "cannot start your container: %s", err.msg);
 		reply_error(c, msg);
+		state_session_end(u);
 		return -1;
 	}
 	hostkey[strcspn(hostkey, "\n")] = '\0';
@@ -122,21 +135,23 @@ static int handle_login(struct conn *c, const struct config *cfg, const struct u
 		         (unsigned)c->uid, c->session, err.msg);
 	json_decref(r);
 	close(sshd);
+	if (rc < 0)
+		state_session_end(u);
 	if (rc == 0)
 		log_info("user \"%s\" uid %u session %s: login into container %.12s", c->user,
 		         (unsigned)c->uid, c->session, info.id);
 	return rc;
 }
 
-/* The session lasts as long as the shim keeps this connection open. */
-static void hold_session(struct conn *c)
+/* The session lasts as long as the shim keeps this connection open. The
+ * caller has counted it already (state_session_begin). */
+static void hold_session(struct conn *c, struct user_state *u)
 {
-	struct user_state *u = state_user(c->user);
-	if (u == NULL)
-		return;
-	int n = state_session_begin(u);
-	log_info("user \"%s\" uid %u session %s: session open (%d live)", c->user, (unsigned)c->uid,
-	         c->session, n);
+	state_lock();
+	int n = u->sessions;
+	state_unlock();
+	log_info("user \"%s\" uid %u session %s: session open (%d live)", c->user,
+		 (unsigned)c->uid, c->session, n);
 	for (;;) {
 		struct pollfd p = {.fd = c->fd, .events = POLLIN};
 		if (poll(&p, 1, -1) < 0 && errno == EINTR)
@@ -194,10 +209,17 @@ static void serve(struct conn *c)
 	switch (req.op) {
 	case PROTO_OP_LOGIN:
 		if (handle_login(c, &cfg, &rec) == 0)
-			hold_session(c);
+			hold_session(c, state_user(c->user));
 		break;
 	case PROTO_OP_REJOIN:
-		hold_session(c);
+		if (state_user(c->user) == NULL)
+			break;
+		state_session_begin(state_user(c->user));
+		flags_watch(&cfg, c->user);
+		reply_ok(c);
+		log_info("user \"%s\" uid %u session %s: rejoined after a watchdog restart",
+			 c->user, (unsigned)c->uid, c->session);
+		hold_session(c, state_user(c->user));
 		break;
 	case PROTO_OP_VERB:
 		reply_error(c, "host verbs are not available yet");

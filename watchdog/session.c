@@ -1,7 +1,10 @@
 #include "session.h"
 
+#include "clock.h"
+
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct user_state *users;
@@ -31,6 +34,8 @@ struct user_state *state_user(const char *name)
 		u = calloc(1, sizeof(*u));
 		if (u != NULL) {
 			strncpy(u->name, name, USER_NAME_MAX);
+			u->flags_watch = -1;
+			u->idle_since = time(NULL);
 			pthread_mutex_init(&u->lifecycle, NULL);
 			u->next = users;
 			users = u;
@@ -40,10 +45,32 @@ struct user_state *state_user(const char *name)
 	return u;
 }
 
+void state_lock(void)
+{
+	pthread_mutex_lock(&table_lock);
+}
+
+void state_unlock(void)
+{
+	pthread_mutex_unlock(&table_lock);
+}
+
+pthread_mutex_t *state_mutex(void)
+{
+	return &table_lock;
+}
+
+struct user_state *state_first(void)
+{
+	return users;
+}
+
 int state_session_begin(struct user_state *u)
 {
 	pthread_mutex_lock(&table_lock);
 	int n = ++u->sessions;
+	u->idle_since = 0;
+	idle_schedule(u, 0);
 	pthread_mutex_unlock(&table_lock);
 	return n;
 }
@@ -52,6 +79,10 @@ int state_session_end(struct user_state *u)
 {
 	pthread_mutex_lock(&table_lock);
 	int n = --u->sessions;
+	if (n == 0) {
+		u->idle_since = time(NULL);
+		idle_schedule(u, mono_ms() + (long long)current.idle_grace_seconds * 1000);
+	}
 	pthread_mutex_unlock(&table_lock);
 	return n;
 }

@@ -15,7 +15,12 @@
 struct user_state {
 	char name[USER_NAME_MAX + 1];
 	pthread_mutex_t lifecycle; /* held for create/start/stop of this user's container */
-	int sessions;              /* live shim sessions; guarded by the table lock */
+	/* The rest is guarded by the table lock (state_lock()). */
+	int sessions;        /* live shim sessions */
+	long long stop_at;   /* monotonic ms of a pending idle stop, 0 = none */
+	int stop_forced;     /* stopnow: stop even with sessions or daemon flag */
+	long long idle_since; /* wall-clock seconds the count last reached 0, 0 = busy */
+	int flags_watch;     /* inotify watch of the flag dir, -1 = none */
 	struct user_state *next;
 };
 
@@ -24,8 +29,20 @@ void state_config_set(const struct config *cfg);
 void state_config_get(struct config *ret_cfg);
 
 struct user_state *state_user(const char *name);
-/* Returns the new count. */
+/* The table lock, for walking the list or reading the guarded fields. */
+void state_lock(void);
+void state_unlock(void);
+struct user_state *state_first(void); /* with the lock held */
+pthread_mutex_t *state_mutex(void);
+
+/* Count sessions; the count reaching 0 schedules an idle stop after the
+ * grace period, and a new session cancels it. Both return the new count. */
 int state_session_begin(struct user_state *u);
 int state_session_end(struct user_state *u);
+
+/* Idle stops (idle.c): a reaper thread sleeps until the earliest stop_at. */
+void idle_schedule(struct user_state *u, long long at_ms); /* with the lock held */
+void idle_stop_now(struct user_state *u);                  /* without the lock */
+int idle_start_reaper(void);
 
 #endif

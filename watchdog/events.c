@@ -1,0 +1,135 @@
+#include "events.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "engine.h"
+#include "flags.h"
+#include "log.h"
+#include "names.h"
+#include "session.h"
+
+static int label_filter(const struct config *cfg, const char *extra, char *buf, size_t size)
+{
+	char filters[256];
+	snprintf(filters, sizeof(filters), "{%s\"label\":[\"sshbox.instance=%s\"]}", extra,
+		 cfg->instance);
+	return engine_urlencode(filters, buf, size);
+}
+
+/* Schedules an idle stop for a running container whose user has no session. */
+static void note_running(const struct config *cfg, const char *user, long long extra_ms)
+{
+	struct user_state *u = state_user(user);
+	if (u == NULL)
+		return;
+	flags_watch(cfg, user);
+	state_lock();
+	if (u->sessions == 0 && u->stop_at == 0)
+		idle_schedule(u, mono_ms() + (long long)cfg->idle_grace_seconds * 1000 + extra_ms);
+	state_unlock();
+}
+
+void events_adopt(const struct config *cfg, long long extra_ms)
+{
+	struct err err = {0};
+	struct engine *e = NULL;
+	char enc[512], path[600];
+	if (label_filter(cfg, "", enc, sizeof(enc)) < 0 || engine_open(cfg, &e, &err) < 0)
+		return;
+	snprintf(path, sizeof(path), "/containers/json?all=1&filters=%s", enc);
+	long status = 0;
+	json_t *list = NULL;
+	static const long ok[] = {200, 0};
+	if (engine_request(e, "GET", path, NULL, 30, &status, &list, &err) < 0 ||
+	    engine_expect(status, list, ok, "list containers", &err) < 0 || !json_is_array(list)) {
+		log_warn("cannot adopt existing containers: %s", err.msg[0] ? err.msg : "bad answer");
+		json_decref(list);
+		engine_close(e);
+		return;
+	}
+	size_t i;
+	json_t *c;
+	int adopted = 0;
+	json_array_foreach(list, i, c) {
+		const char *user =
+			json_string_value(json_object_get(json_object_get(c, "Labels"), "sshbox.user"));
+		const char *st = json_string_value(json_object_get(c, "State"));
+		if (user == NULL || !user_name_valid(user))
+			continue;
+		adopted++;
+		if (st != NULL && strcmp(st, "running") == 0)
+			note_running(cfg, user, extra_ms);
+	}
+	log_info("adopted %d existing container(s) of instance \"%s\"", adopted, cfg->instance);
+	json_decref(list);
+	engine_close(e);
+}
+
+static int on_event(void *ctx, json_t *ev)
+{
+	const struct config *cfg = ctx;
+	const char *action = json_string_value(json_object_get(ev, "Action"));
+	json_t *attrs = json_object_get(json_object_get(ev, "Actor"), "Attributes");
+	const char *user = json_string_value(json_object_get(attrs, "sshbox.user"));
+	const char *inst = json_string_value(json_object_get(attrs, "sshbox.instance"));
+	if (action == NULL || user == NULL || inst == NULL || !user_name_valid(user) ||
+	    strcmp(inst, cfg->instance) != 0)
+		return 0;
+	if (strcmp(action, "start") == 0) {
+		note_running(cfg, user, 0);
+	} else if (strcmp(action, "die") == 0 || strcmp(action, "destroy") == 0) {
+		struct user_state *u = state_user(user);
+		log_info("user \"%s\": container %s", user,
+			 action[0] == 'd' && action[1] == 'i' ? "exited" : "removed");
+		if (u != NULL) {
+			state_lock();
+			if (u->stop_at != 0)
+				idle_schedule(u, 0); /* nothing left to stop */
+			state_unlock();
+		}
+	}
+	return 0;
+}
+
+static void *follow(void *arg)
+{
+	int delay = 1;
+	struct config first;
+	state_config_get(&first);
+	events_adopt(&first, REJOIN_GRACE_MS);
+	for (;;) {
+		struct config cfg;
+		struct err err = {0};
+		struct engine *e = NULL;
+		char enc[512], path[600];
+		state_config_get(&cfg);
+		label_filter(&cfg, "\"type\":[\"container\"],", enc, sizeof(enc));
+		snprintf(path, sizeof(path), "/events?filters=%s", enc);
+		if (engine_open(&cfg, &e, &err) == 0) {
+			long long began = mono_ms();
+			engine_stream(e, path, on_event, &cfg, &err);
+			engine_close(e);
+			if (mono_ms() - began > 10000)
+				delay = 1;
+			log_warn("engine event stream ended%s%s; reconnecting in %d s",
+				 err.msg[0] ? ": " : "", err.msg, delay);
+		}
+		sleep((unsigned)delay);
+		if (delay < 30)
+			delay *= 2;
+		/* Catch up with what happened while the stream was down. */
+		state_config_get(&cfg);
+		events_adopt(&cfg, 0);
+	}
+	return NULL;
+}
+
+int events_start(void)
+{
+	pthread_t t;
+	return pthread_create(&t, NULL, follow, NULL) == 0 ? 0 : -1;
+}

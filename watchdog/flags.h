@@ -1,0 +1,29 @@
+/* In-container flags. Each user's flag dir (state/users/NAME/flags) is
+ * bind-mounted at /run/sshbox in the container; the commands `daemon`,
+ * `nodaemon` and `stopnow` (plain /bin/sh scripts the watchdog writes to
+ * state/container-bin and mounts at /usr/local/bin) create or remove names
+ * there. The watchdog only looks at names: it never follows a link or opens
+ * anything in that dir, so a planted symlink or FIFO cannot fool or block it. */
+#ifndef SSHBOX_FLAGS_H
+#define SSHBOX_FLAGS_H
+
+#include "config.h"
+#include "err.h"
+
+#define FLAGS_MOUNT "/run/sshbox"
+
+/* Writes the in-container commands to state/container-bin. */
+int flags_install_commands(const struct config *cfg, struct err *err);
+/* Creates the user's flag dir if missing. */
+int flags_prepare(const struct config *cfg, const char *user, struct err *err);
+/* 1 when the user's container is in daemon mode. */
+int flags_daemon(const struct config *cfg, const char *user);
+/* Starts the thread that watches flag dirs with inotify. */
+int flags_start_watcher(struct err *err);
+/* Watches the user's flag dir (idempotent). */
+void flags_watch(const struct config *cfg, const char *user);
+
+/* Bind specs for the container: flag dir and commands. */
+int flags_binds(const struct config *cfg, const char *user, char binds[][600], int max);
+
+#endif

@@ -1,0 +1,160 @@
+/* Idle stops. One reaper thread sleeps until the earliest pending stop (no
+ * polling: with nothing pending it waits without a timeout), then stops a
+ * container whose user still has no session, no daemon flag and no direct
+ * TCP session to its sshd. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "clock.h"
+#include "container.h"
+#include "direct.h"
+#include "flags.h"
+#include "log.h"
+#include "session.h"
+
+static pthread_cond_t reaper_wake;
+
+void idle_schedule(struct user_state *u, long long at_ms)
+{
+	if (at_ms == 0)
+		u->stop_forced = 0;
+	u->stop_at = at_ms;
+	pthread_cond_signal(&reaper_wake);
+}
+
+void idle_stop_now(struct user_state *u)
+{
+	state_lock();
+	idle_schedule(u, mono_ms());
+	u->stop_forced = 1;
+	state_unlock();
+}
+
+static int stop_container(struct engine *e, const struct config *cfg, const char *id,
+			  struct err *err)
+{
+	char path[160];
+	snprintf(path, sizeof(path), "/containers/%s/stop?t=%d", id, cfg->stop_timeout_seconds);
+	long status = 0;
+	json_t *answer = NULL;
+	int rc = engine_request(e, "POST", path, NULL, cfg->stop_timeout_seconds + 30L, &status,
+				&answer, err);
+	if (rc == 0) {
+		static const long ok[] = {204, 304, 0};
+		rc = engine_expect(status, answer, ok, "stop container", err);
+	}
+	json_decref(answer);
+	return rc;
+}
+
+/* Decides under the user's lifecycle lock, so no login can slip in between
+ * the check and the stop. */
+static void try_stop(struct user_state *u, int forced)
+{
+	struct config cfg;
+	struct err err = {0};
+	struct engine *e = NULL;
+	struct container_info info;
+	state_config_get(&cfg);
+	pthread_mutex_lock(&u->lifecycle);
+	state_lock();
+	int sessions = u->sessions;
+	state_unlock();
+	if (!forced && sessions > 0)
+		goto out;
+	if (!forced && flags_daemon(&cfg, u->name)) {
+		log_info("user \"%s\": idle, but in daemon mode: keeping the container running",
+			 u->name);
+		goto out;
+	}
+	if (engine_open(&cfg, &e, &err) < 0)
+		goto fail;
+	int found = container_lookup(e, &cfg, u->name, &info, &err);
+	if (found < 0)
+		goto fail;
+	if (found == 0 || !info.running)
+		goto out;
+	int direct = forced ? 0 : direct_sessions(info.pid);
+	if (direct > 0) {
+		log_info("user \"%s\": %d direct ssh session(s) to the container: not idle",
+			 u->name, direct);
+		state_lock();
+		if (u->sessions == 0 && u->stop_at == 0)
+			idle_schedule(u, mono_ms() + (long long)cfg.idle_grace_seconds * 1000);
+		state_unlock();
+		goto out;
+	}
+	if (stop_container(e, &cfg, info.id, &err) < 0)
+		goto fail;
+	log_info("user \"%s\": container %.12s stopped (%s)", u->name, info.id,
+		 forced ? "stopnow" : "idle");
+	goto out;
+fail:
+	log_err("user \"%s\": cannot stop the idle container: %s; retrying later", u->name,
+		err.msg);
+	state_lock();
+	if (u->stop_at == 0)
+		idle_schedule(u, mono_ms() + 30000);
+	state_unlock();
+out:
+	engine_close(e);
+	pthread_mutex_unlock(&u->lifecycle);
+}
+
+static void *reaper(void *arg)
+{
+	state_lock();
+	for (;;) {
+		long long now = mono_ms(), next = 0;
+		struct user_state *due = NULL;
+		for (struct user_state *u = state_first(); u != NULL; u = u->next) {
+			if (u->stop_at == 0)
+				continue;
+			if (u->stop_at <= now) {
+				due = u;
+				break;
+			}
+			if (next == 0 || u->stop_at < next)
+				next = u->stop_at;
+		}
+		if (due != NULL) {
+			int forced = due->stop_forced;
+			due->stop_at = 0;
+			due->stop_forced = 0;
+			state_unlock();
+			try_stop(due, forced);
+			state_lock();
+			continue;
+		}
+		if (next == 0) {
+			pthread_cond_wait(&reaper_wake, state_mutex());
+		} else {
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			long long wait = next - now;
+			ts.tv_sec += wait / 1000;
+			ts.tv_nsec += (wait % 1000) * 1000000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&reaper_wake, state_mutex(), &ts);
+		}
+	}
+	return NULL;
+}
+
+int idle_start_reaper(void)
+{
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&reaper_wake, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_t t;
+	return pthread_create(&t, NULL, reaper, NULL) == 0 ? 0 : -1;
+}
