@@ -250,8 +250,7 @@ static size_t stream_collect(char *ptr, size_t size, size_t nmemb, void *userdat
 	return n;
 }
 
-int engine_stream(struct engine *e, const char *path, engine_line_fn fn, void *ctx,
-		  struct err *err)
+int engine_stream(struct engine *e, const char *path, engine_line_fn fn, void *ctx, struct err *err)
 {
 	char url[2048];
 	if (snprintf(url, sizeof(url), "%s%s%s", e->base, ENGINE_API, path) >= (int)sizeof(url))
@@ -269,6 +268,6 @@ int engine_stream(struct engine *e, const char *path, engine_line_fn fn, void *c
 	free(st);
 	if (rc != CURLE_OK && !stopped)
 		return err_set(err, ECONNRESET, "event stream from %s: %s", e->where,
-			       curl_easy_strerror(rc));
+		               curl_easy_strerror(rc));
 	return 0;
 }

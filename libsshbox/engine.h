@@ -36,7 +36,7 @@ int engine_inspect(struct engine *e, const char *kind, const char *name, json_t 
  * the engine closes the stream or fn returns -1. Blocks; no timeout. */
 typedef int (*engine_line_fn)(void *ctx, json_t *line);
 int engine_stream(struct engine *e, const char *path, engine_line_fn fn, void *ctx,
-		  struct err *err);
+                  struct err *err);
 
 /* Percent-encodes s for a URL query into buf. */
 int engine_urlencode(const char *s, char *buf, size_t size);

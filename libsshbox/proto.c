@@ -221,6 +221,8 @@ int proto_parse_request(const json_t *msg, struct proto_request *ret_req, struct
 		req.op = PROTO_OP_REJOIN;
 	else if (strcmp(op, "verb") == 0)
 		req.op = PROTO_OP_VERB;
+	else if (strcmp(op, "list") == 0)
+		req.op = PROTO_OP_LIST;
 	else
 		return err_set(err, EBADMSG, "unknown op \"%.15s\"", op);
 	if (get_string(msg, "session", req.session, sizeof(req.session), 1, err) < 0)

@@ -16,6 +16,8 @@
  *             data beyond ok).
  *   "verb"    run a host verb: "verb":NAME, "args":[STRING...]; reply
  *             "output" (text for stdout) and "status" (exit status).
+ *   "list"    (root only) the watchdog's view of every user it knows:
+ *             "users":[{"name","sessions","daemon","idle_since","stop_in"}].
  * Replies: {"ok":true,...} or {"ok":false,"error":MESSAGE_FOR_THE_USER}.
  */
 #ifndef SSHBOX_PROTO_H
@@ -30,7 +32,7 @@
 #define PROTO_SESSION_LEN 36 /* textual UUID */
 #define PROTO_MAX_ARGS    16
 
-enum proto_op { PROTO_OP_LOGIN, PROTO_OP_REJOIN, PROTO_OP_VERB };
+enum proto_op { PROTO_OP_LOGIN, PROTO_OP_REJOIN, PROTO_OP_VERB, PROTO_OP_LIST };
 
 struct proto_request {
 	enum proto_op op;

@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "err.h"
+#include "hostverb.h"
 #include "inner.h"
 #include "log.h"
 #include "watchdog_client.h"
@@ -70,6 +71,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sshbox: the sshbox service is not running on this host; tell "
 		                "your admin\n");
 		return SHIM_FAILURE;
+	}
+	struct proto_request verb;
+	int is_verb = hostverb_parse(command, &verb, &err);
+	if (is_verb < 0) {
+		fprintf(stderr, "sshbox: %s\n", err.msg);
+		return 2;
+	}
+	if (is_verb) {
+		log_info("session %s: host verb \"%s\"", session, verb.verb);
+		return hostverb_run(wd, session, &verb);
 	}
 	struct login_reply reply = {.sshd_fd = -1};
 	if (watchdog_login(wd, session, &reply, &err) < 0) {

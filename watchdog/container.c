@@ -78,54 +78,6 @@ static json_t *create_body(const struct config *cfg, const char *user,
 	                 "SSHBOX=1", "HostConfig", host);
 }
 
-static int parse_info(json_t *j, const struct config *cfg, const char *user,
-                      struct container_info *ret, struct err *err)
-{
-	memset(ret, 0, sizeof(*ret));
-	json_t *lab = json_object_get(json_object_get(j, "Config"), "Labels");
-	const char *inst = json_string_value(json_object_get(lab, "sshbox.instance"));
-	const char *owner = json_string_value(json_object_get(lab, "sshbox.user"));
-	if (inst == NULL || owner == NULL || strcmp(inst, cfg->instance) != 0 ||
-	    strcmp(owner, user) != 0)
-		return err_set(err, EEXIST,
-		               "a container named for user \"%s\" exists that this sshbox instance "
-		               "did not create",
-		               user);
-	const char *id = json_string_value(json_object_get(j, "Id"));
-	json_t *state = json_object_get(j, "State");
-	if (id == NULL || !json_is_object(state))
-		return err_set(err, EBADMSG, "container inspect lacks Id or State");
-	snprintf(ret->id, sizeof(ret->id), "%s", id);
-	ret->running = json_is_true(json_object_get(state, "Running")) &&
-	               !json_is_true(json_object_get(state, "Paused"));
-	ret->pid = (pid_t)json_integer_value(json_object_get(state, "Pid"));
-	json_t *bind = json_array_get(
-	    json_object_get(json_object_get(json_object_get(j, "NetworkSettings"), "Ports"),
-	                    "22/tcp"),
-	    0);
-	const char *port = json_string_value(json_object_get(bind, "HostPort"));
-	long p = 0;
-	if (port != NULL && parse_long(port, 1, 65535, &p) == 0)
-		ret->host_port = (int)p;
-	if (ret->running && ret->pid <= 0)
-		return err_set(err, EBADMSG, "running container has no init pid");
-	return 0;
-}
-
-int container_lookup(struct engine *e, const struct config *cfg, const char *user,
-                     struct container_info *ret_info, struct err *err)
-{
-	char name[128];
-	box_container_name(cfg->instance, user, name, sizeof(name));
-	json_t *j = NULL;
-	int found = engine_inspect(e, "containers", name, &j, err);
-	if (found <= 0)
-		return found;
-	int rc = parse_info(j, cfg, user, ret_info, err);
-	json_decref(j);
-	return rc < 0 ? -1 : 1;
-}
-
 /* The user's committed image when there is one, else the record's. */
 static int pick_image(struct engine *e, const struct config *cfg, const char *user,
                       const struct user_record *rec, char *buf, size_t size, struct err *err)
@@ -193,13 +145,13 @@ int container_ensure(struct engine *e, const struct config *cfg, const char *use
                      struct err *err)
 {
 	struct container_info info;
-	int found = container_lookup(e, cfg, user, &info, err);
+	int found = box_lookup(e, cfg, user, &info, err);
 	if (found < 0)
 		return -1;
 	if (found == 0) {
 		if (create(e, cfg, user, rec, err) < 0)
 			return -1;
-		found = container_lookup(e, cfg, user, &info, err);
+		found = box_lookup(e, cfg, user, &info, err);
 		if (found <= 0)
 			return found < 0 ? -1
 			                 : err_set(err, ENOENT, "container vanished after create");
@@ -207,7 +159,7 @@ int container_ensure(struct engine *e, const struct config *cfg, const char *use
 	if (!info.running) {
 		if (start(e, info.id, err) < 0)
 			return -1;
-		if (container_lookup(e, cfg, user, &info, err) <= 0)
+		if (box_lookup(e, cfg, user, &info, err) <= 0)
 			return -1;
 		if (!info.running)
 			return err_set(err, ECHILD, "container stopped right after start");

@@ -7,19 +7,13 @@
 
 #include <sys/types.h>
 
+#include "box.h"
 #include "config.h"
 #include "engine.h"
 #include "err.h"
 #include "record.h"
 
 #define CONTAINER_SSHD_PORT 22
-
-struct container_info {
-	char id[65];
-	int running;
-	pid_t pid;     /* init process on the host, when running */
-	int host_port; /* published 127.0.0.1 port, 0 when none */
-};
 
 /* Ensures the container exists and runs; fills *ret_info. */
 int container_ensure(struct engine *e, const struct config *cfg, const char *user,

@@ -16,7 +16,7 @@ static int label_filter(const struct config *cfg, const char *extra, char *buf, 
 {
 	char filters[256];
 	snprintf(filters, sizeof(filters), "{%s\"label\":[\"sshbox.instance=%s\"]}", extra,
-		 cfg->instance);
+	         cfg->instance);
 	return engine_urlencode(filters, buf, size);
 }
 
@@ -46,7 +46,8 @@ void events_adopt(const struct config *cfg, long long extra_ms)
 	static const long ok[] = {200, 0};
 	if (engine_request(e, "GET", path, NULL, 30, &status, &list, &err) < 0 ||
 	    engine_expect(status, list, ok, "list containers", &err) < 0 || !json_is_array(list)) {
-		log_warn("cannot adopt existing containers: %s", err.msg[0] ? err.msg : "bad answer");
+		log_warn("cannot adopt existing containers: %s",
+		         err.msg[0] ? err.msg : "bad answer");
 		json_decref(list);
 		engine_close(e);
 		return;
@@ -54,9 +55,10 @@ void events_adopt(const struct config *cfg, long long extra_ms)
 	size_t i;
 	json_t *c;
 	int adopted = 0;
-	json_array_foreach(list, i, c) {
+	json_array_foreach(list, i, c)
+	{
 		const char *user =
-			json_string_value(json_object_get(json_object_get(c, "Labels"), "sshbox.user"));
+		    json_string_value(json_object_get(json_object_get(c, "Labels"), "sshbox.user"));
 		const char *st = json_string_value(json_object_get(c, "State"));
 		if (user == NULL || !user_name_valid(user))
 			continue;
@@ -84,7 +86,7 @@ static int on_event(void *ctx, json_t *ev)
 	} else if (strcmp(action, "die") == 0 || strcmp(action, "destroy") == 0) {
 		struct user_state *u = state_user(user);
 		log_info("user \"%s\": container %s", user,
-			 action[0] == 'd' && action[1] == 'i' ? "exited" : "removed");
+		         action[0] == 'd' && action[1] == 'i' ? "exited" : "removed");
 		if (u != NULL) {
 			state_lock();
 			if (u->stop_at != 0)
@@ -116,7 +118,7 @@ static void *follow(void *arg)
 			if (mono_ms() - began > 10000)
 				delay = 1;
 			log_warn("engine event stream ended%s%s; reconnecting in %d s",
-				 err.msg[0] ? ": " : "", err.msg, delay);
+			         err.msg[0] ? ": " : "", err.msg, delay);
 		}
 		sleep((unsigned)delay);
 		if (delay < 30)

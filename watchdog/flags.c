@@ -20,19 +20,19 @@ static const struct {
 	const char *name;
 	const char *text;
 } commands[] = {
-	{"daemon", "#!/bin/sh\n"
-		   "# sshbox: keep this container running when no session is open.\n"
-		   ": > " FLAGS_MOUNT "/daemon || exit 1\n"
-		   "echo \"sshbox: daemon mode on: this container keeps running with no "
-		   "sessions ('nodaemon' reverts)\"\n"},
-	{"nodaemon", "#!/bin/sh\n"
-		     "# sshbox: stop this container again when its last session ends.\n"
-		     "rm -f " FLAGS_MOUNT "/daemon || exit 1\n"
-		     "echo \"sshbox: daemon mode off: this container stops when idle\"\n"},
-	{"stopnow", "#!/bin/sh\n"
-		    "# sshbox: stop this container now, ending every session in it.\n"
-		    "echo \"sshbox: stopping this container now\"\n"
-		    ": > " FLAGS_MOUNT "/stopnow\n"},
+    {"daemon", "#!/bin/sh\n"
+               "# sshbox: keep this container running when no session is open.\n"
+               ": > " FLAGS_MOUNT "/daemon || exit 1\n"
+               "echo \"sshbox: daemon mode on: this container keeps running with no "
+               "sessions ('nodaemon' reverts)\"\n"},
+    {"nodaemon", "#!/bin/sh\n"
+                 "# sshbox: stop this container again when its last session ends.\n"
+                 "rm -f " FLAGS_MOUNT "/daemon || exit 1\n"
+                 "echo \"sshbox: daemon mode off: this container stops when idle\"\n"},
+    {"stopnow", "#!/bin/sh\n"
+                "# sshbox: stop this container now, ending every session in it.\n"
+                "echo \"sshbox: stopping this container now\"\n"
+                ": > " FLAGS_MOUNT "/stopnow\n"},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -92,7 +92,7 @@ int flags_binds(const struct config *cfg, const char *user, char binds[][600], i
 	snprintf(binds[n++], 600, "%s:" FLAGS_MOUNT ":rw", dir);
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		snprintf(binds[n++], 600, "%s/container-bin/%s:/usr/local/bin/%s:ro",
-			 cfg->state_dir, commands[i].name, commands[i].name);
+		         cfg->state_dir, commands[i].name, commands[i].name);
 	return n;
 }
 
@@ -103,8 +103,8 @@ void flags_watch(const struct config *cfg, const char *user)
 	if (u == NULL || inotify_fd < 0 || flag_dir(cfg, user, dir, sizeof(dir)) < 0)
 		return;
 	int wd = inotify_add_watch(inotify_fd, dir,
-				   IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM |
-					   IN_DONT_FOLLOW | IN_ONLYDIR);
+	                           IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM |
+	                               IN_DONT_FOLLOW | IN_ONLYDIR);
 	if (wd < 0) {
 		log_warn("user \"%s\": cannot watch %s: %m", user, dir);
 		return;
@@ -145,7 +145,8 @@ static void on_event(const struct inotify_event *ev)
 		if (!created) {
 			state_lock();
 			if (u->sessions == 0 && u->stop_at == 0)
-				idle_schedule(u, mono_ms() + (long long)cfg.idle_grace_seconds * 1000);
+				idle_schedule(u,
+				              mono_ms() + (long long)cfg.idle_grace_seconds * 1000);
 			state_unlock();
 		}
 	}

@@ -35,14 +35,14 @@ void idle_stop_now(struct user_state *u)
 }
 
 static int stop_container(struct engine *e, const struct config *cfg, const char *id,
-			  struct err *err)
+                          struct err *err)
 {
 	char path[160];
 	snprintf(path, sizeof(path), "/containers/%s/stop?t=%d", id, cfg->stop_timeout_seconds);
 	long status = 0;
 	json_t *answer = NULL;
 	int rc = engine_request(e, "POST", path, NULL, cfg->stop_timeout_seconds + 30L, &status,
-				&answer, err);
+	                        &answer, err);
 	if (rc == 0) {
 		static const long ok[] = {204, 304, 0};
 		rc = engine_expect(status, answer, ok, "stop container", err);
@@ -68,12 +68,12 @@ static void try_stop(struct user_state *u, int forced)
 		goto out;
 	if (!forced && flags_daemon(&cfg, u->name)) {
 		log_info("user \"%s\": idle, but in daemon mode: keeping the container running",
-			 u->name);
+		         u->name);
 		goto out;
 	}
 	if (engine_open(&cfg, &e, &err) < 0)
 		goto fail;
-	int found = container_lookup(e, &cfg, u->name, &info, &err);
+	int found = box_lookup(e, &cfg, u->name, &info, &err);
 	if (found < 0)
 		goto fail;
 	if (found == 0 || !info.running)
@@ -81,7 +81,7 @@ static void try_stop(struct user_state *u, int forced)
 	int direct = forced ? 0 : direct_sessions(info.pid);
 	if (direct > 0) {
 		log_info("user \"%s\": %d direct ssh session(s) to the container: not idle",
-			 u->name, direct);
+		         u->name, direct);
 		state_lock();
 		if (u->sessions == 0 && u->stop_at == 0)
 			idle_schedule(u, mono_ms() + (long long)cfg.idle_grace_seconds * 1000);
@@ -91,11 +91,11 @@ static void try_stop(struct user_state *u, int forced)
 	if (stop_container(e, &cfg, info.id, &err) < 0)
 		goto fail;
 	log_info("user \"%s\": container %.12s stopped (%s)", u->name, info.id,
-		 forced ? "stopnow" : "idle");
+	         forced ? "stopnow" : "idle");
 	goto out;
 fail:
 	log_err("user \"%s\": cannot stop the idle container: %s; retrying later", u->name,
-		err.msg);
+	        err.msg);
 	state_lock();
 	if (u->stop_at == 0)
 		idle_schedule(u, mono_ms() + 30000);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "container.h"
+#include "clock.h"
 #include "engine.h"
 #include "flags.h"
 #include "kvfile.h"
@@ -21,6 +22,7 @@
 #include "proto.h"
 #include "record.h"
 #include "session.h"
+#include "verbs.h"
 
 #define REQUEST_TIMEOUT_MS  10000
 #define REPLY_TIMEOUT_MS    10000
@@ -150,8 +152,8 @@ static void hold_session(struct conn *c, struct user_state *u)
 	state_lock();
 	int n = u->sessions;
 	state_unlock();
-	log_info("user \"%s\" uid %u session %s: session open (%d live)", c->user,
-		 (unsigned)c->uid, c->session, n);
+	log_info("user \"%s\" uid %u session %s: session open (%d live)", c->user, (unsigned)c->uid,
+	         c->session, n);
 	for (;;) {
 		struct pollfd p = {.fd = c->fd, .events = POLLIN};
 		if (poll(&p, 1, -1) < 0 && errno == EINTR)
@@ -165,6 +167,27 @@ static void hold_session(struct conn *c, struct user_state *u)
 	n = state_session_end(u);
 	log_info("user \"%s\" uid %u session %s: session closed (%d live)", c->user,
 	         (unsigned)c->uid, c->session, n);
+}
+
+static json_t *list_users(const struct config *cfg)
+{
+	json_t *users = json_array();
+	long long now = mono_ms();
+	state_lock();
+	for (struct user_state *u = state_first(); u != NULL; u = u->next)
+		json_array_append_new(
+		    users, json_pack("{s:s,s:i,s:I,s:I}", "name", u->name, "sessions", u->sessions,
+		                     "idle_since", u->idle_since, "stop_in",
+		                     u->stop_at ? (u->stop_at - now + 999) / 1000 : -1LL));
+	state_unlock();
+	size_t i;
+	json_t *entry;
+	json_array_foreach(users, i, entry)
+	{
+		const char *name = json_string_value(json_object_get(entry, "name"));
+		json_object_set_new(entry, "daemon", json_boolean(flags_daemon(cfg, name)));
+	}
+	return json_pack("{s:b,s:o}", "ok", 1, "users", users);
 }
 
 static void serve(struct conn *c)
@@ -191,6 +214,18 @@ static void serve(struct conn *c)
 	json_decref(msg);
 	memcpy(c->session, req.session, sizeof(c->session));
 
+	if (req.op == PROTO_OP_LIST) {
+		if (c->uid != 0) {
+			log_warn("user \"%s\" uid %u: refused: list is for root", c->user,
+			         (unsigned)c->uid);
+			reply_error(c, "only root may list sessions");
+			return;
+		}
+		json_t *r = list_users(&cfg);
+		proto_send(c->fd, r, -1, REPLY_TIMEOUT_MS, NULL);
+		json_decref(r);
+		return;
+	}
 	struct user_record rec;
 	if (record_load(&cfg, c->user, &rec, &err) < 0) {
 		log_warn("user \"%s\" uid %u session %s: refused: no usable record: %s", c->user,
@@ -218,12 +253,17 @@ static void serve(struct conn *c)
 		flags_watch(&cfg, c->user);
 		reply_ok(c);
 		log_info("user \"%s\" uid %u session %s: rejoined after a watchdog restart",
-			 c->user, (unsigned)c->uid, c->session);
+		         c->user, (unsigned)c->uid, c->session);
 		hold_session(c, state_user(c->user));
 		break;
-	case PROTO_OP_VERB:
-		reply_error(c, "host verbs are not available yet");
+	case PROTO_OP_VERB: {
+		json_t *r = verb_run(&cfg, c->user, &rec, &req);
+		proto_send(c->fd, r, -1, REPLY_TIMEOUT_MS, NULL);
+		json_decref(r);
 		break;
+	}
+	case PROTO_OP_LIST:
+		break; /* answered above, for root only */
 	}
 }
 

@@ -16,11 +16,11 @@ struct user_state {
 	char name[USER_NAME_MAX + 1];
 	pthread_mutex_t lifecycle; /* held for create/start/stop of this user's container */
 	/* The rest is guarded by the table lock (state_lock()). */
-	int sessions;        /* live shim sessions */
-	long long stop_at;   /* monotonic ms of a pending idle stop, 0 = none */
-	int stop_forced;     /* stopnow: stop even with sessions or daemon flag */
+	int sessions;         /* live shim sessions */
+	long long stop_at;    /* monotonic ms of a pending idle stop, 0 = none */
+	int stop_forced;      /* stopnow: stop even with sessions or daemon flag */
 	long long idle_since; /* wall-clock seconds the count last reached 0, 0 = busy */
-	int flags_watch;     /* inotify watch of the flag dir, -1 = none */
+	int flags_watch;      /* inotify watch of the flag dir, -1 = none */
 	struct user_state *next;
 };
 

@@ -7,5 +7,6 @@
 #include "err.h"
 
 int cmd_createuser(const struct config *cfg, int argc, char **argv, struct err *err);
+int cmd_list(const struct config *cfg, int argc, char **argv, struct err *err);
 
 #endif

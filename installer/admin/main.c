@@ -13,7 +13,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: sshbox [--config FILE] COMMAND ...\n"
 	           "  createuser USER IMAGE PUBKEY_FILE [--memory SIZE] [--cpus N] [--pids N] "
-	           "[--fuse]\n");
+	           "[--fuse]\n"
+	           "  list\n");
 }
 
 int main(int argc, char **argv)
@@ -51,6 +52,8 @@ int main(int argc, char **argv)
 	int rc;
 	if (strcmp(cmd, "createuser") == 0) {
 		rc = cmd_createuser(&cfg, argc - i, argv + i, &err);
+	} else if (strcmp(cmd, "list") == 0) {
+		rc = cmd_list(&cfg, argc - i, argv + i, &err);
 	} else {
 		fprintf(stderr, "sshbox: unknown command \"%s\"\n", cmd);
 		usage(stderr);

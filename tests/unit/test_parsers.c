@@ -22,9 +22,9 @@ static void config_good(void **state)
 	struct config cfg;
 	struct err err = {0};
 	assert_int_equal(parse_cfg("# c\n\n engine = tcp://127.0.0.1:2376 \nidle_grace_seconds=5\n"
-				   "default_memory = 2g\ndefault_cpus = 1.5\npublish_port = no\n",
-				   &cfg, &err),
-			 0);
+	                           "default_memory = 2g\ndefault_cpus = 1.5\npublish_port = no\n",
+	                           &cfg, &err),
+	                 0);
 	assert_string_equal(cfg.engine, "tcp://127.0.0.1:2376");
 	assert_int_equal(cfg.idle_grace_seconds, 5);
 	assert_int_equal(cfg.default_memory, 2LL << 30);
@@ -94,8 +94,8 @@ static void proto_requests(void **state)
 	struct proto_request req;
 	struct err err = {0};
 	json_t *m = json_loads("{\"v\":1,\"op\":\"login\","
-			       "\"session\":\"0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0\"}",
-			       0, NULL);
+	                       "\"session\":\"0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0\"}",
+	                       0, NULL);
 	assert_int_equal(proto_parse_request(m, &req, &err), 0);
 	assert_int_equal(req.op, PROTO_OP_LOGIN);
 	json_decref(m);
@@ -106,8 +106,8 @@ static void proto_requests(void **state)
 	assert_int_equal(proto_parse_request(m, &req, &err), -1);
 	json_decref(m);
 	m = json_loads("{\"v\":1,\"op\":\"stop\",\"user\":\"bob\","
-		       "\"session\":\"0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0\"}",
-		       0, NULL);
+	               "\"session\":\"0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0\"}",
+	               0, NULL);
 	assert_int_equal(proto_parse_request(m, &req, &err), -1);
 	assert_string_equal(err.msg, "unknown op \"stop\"");
 	json_decref(m);
@@ -120,9 +120,9 @@ static void proto_requests(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(config_good),	    cmocka_unit_test(config_bad),
-		cmocka_unit_test(record_roundtrip), cmocka_unit_test(names),
-		cmocka_unit_test(proto_requests),
+	    cmocka_unit_test(config_good),      cmocka_unit_test(config_bad),
+	    cmocka_unit_test(record_roundtrip), cmocka_unit_test(names),
+	    cmocka_unit_test(proto_requests),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,58 @@
+#include "box.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "names.h"
+
+static int parse_info(json_t *j, const struct config *cfg, const char *user,
+                      struct container_info *ret, struct err *err)
+{
+	memset(ret, 0, sizeof(*ret));
+	json_t *lab = json_object_get(json_object_get(j, "Config"), "Labels");
+	const char *inst = json_string_value(json_object_get(lab, "sshbox.instance"));
+	const char *owner = json_string_value(json_object_get(lab, "sshbox.user"));
+	if (inst == NULL || owner == NULL || strcmp(inst, cfg->instance) != 0 ||
+	    strcmp(owner, user) != 0)
+		return err_set(err, EEXIST,
+		               "a container named for user \"%s\" exists that this sshbox instance "
+		               "did not create",
+		               user);
+	const char *id = json_string_value(json_object_get(j, "Id"));
+	json_t *state = json_object_get(j, "State");
+	if (id == NULL || !json_is_object(state))
+		return err_set(err, EBADMSG, "container inspect lacks Id or State");
+	snprintf(ret->id, sizeof(ret->id), "%s", id);
+	const char *image =
+	    json_string_value(json_object_get(json_object_get(j, "Config"), "Image"));
+	snprintf(ret->image, sizeof(ret->image), "%s", image ? image : "");
+	ret->running = json_is_true(json_object_get(state, "Running")) &&
+	               !json_is_true(json_object_get(state, "Paused"));
+	ret->pid = (pid_t)json_integer_value(json_object_get(state, "Pid"));
+	json_t *bind = json_array_get(
+	    json_object_get(json_object_get(json_object_get(j, "NetworkSettings"), "Ports"),
+	                    "22/tcp"),
+	    0);
+	const char *port = json_string_value(json_object_get(bind, "HostPort"));
+	long p = 0;
+	if (port != NULL && parse_long(port, 1, 65535, &p) == 0)
+		ret->host_port = (int)p;
+	if (ret->running && ret->pid <= 0)
+		return err_set(err, EBADMSG, "running container has no init pid");
+	return 0;
+}
+
+int box_lookup(struct engine *e, const struct config *cfg, const char *user,
+               struct container_info *ret_info, struct err *err)
+{
+	char name[128];
+	box_container_name(cfg->instance, user, name, sizeof(name));
+	json_t *j = NULL;
+	int found = engine_inspect(e, "containers", name, &j, err);
+	if (found <= 0)
+		return found;
+	int rc = parse_info(j, cfg, user, ret_info, err);
+	json_decref(j);
+	return rc < 0 ? -1 : 1;
+}

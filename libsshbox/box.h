@@ -1,0 +1,24 @@
+/* A user's container as the engine tells it: found by its name, checked by
+ * its labels (this instance, this user). */
+#ifndef SSHBOX_BOX_H
+#define SSHBOX_BOX_H
+
+#include <sys/types.h>
+
+#include "config.h"
+#include "engine.h"
+#include "err.h"
+
+struct container_info {
+	char id[65];
+	char image[CONFIG_STR_MAX];
+	int running;
+	pid_t pid;     /* init process on the host, when running */
+	int host_port; /* published 127.0.0.1 port, 0 when none */
+};
+
+/* Reads the state of the user's container: 1 found, 0 none, -1 error. */
+int box_lookup(struct engine *e, const struct config *cfg, const char *user,
+               struct container_info *ret_info, struct err *err);
+
+#endif

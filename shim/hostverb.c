@@ -1,0 +1,96 @@
+#include "hostverb.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const verbs[] = {"commit",   "stop",    "remove", "port",
+                                    "freeport", "hostkey", "help",   NULL};
+
+static const char help_text[] =
+    "sshbox host verbs (ssh HOST VERB):\n"
+    "  commit          save your container as your image; a removed container is\n"
+    "                  re-created from it\n"
+    "  stop [--force]  stop your container (refused while other sessions are live)\n"
+    "  remove [--force]\n"
+    "                  delete your container; your home volume and image stay\n"
+    "  port            the 127.0.0.1 port of your container's sshd\n"
+    "  hostkey         your container's host key as a known_hosts line\n"
+    "  freeport        a TCP port on this host that is free now\n"
+    "  help            this text\n"
+    "Anything else runs in your container. Inside it: daemon, nodaemon, stopnow.\n";
+
+int hostverb_parse(const char *command, struct proto_request *ret, struct err *err)
+{
+	if (command == NULL)
+		return 0;
+	struct proto_request req;
+	memset(&req, 0, sizeof(req));
+	req.op = PROTO_OP_VERB;
+	const char *p = command;
+	int word = 0;
+	while (*p) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			break;
+		size_t n = strcspn(p, " \t");
+		if (word == 0) {
+			int known = 0;
+			for (int i = 0; verbs[i]; i++)
+				known |= strlen(verbs[i]) == n && strncmp(p, verbs[i], n) == 0;
+			if (!known)
+				return 0;
+			memcpy(req.verb, p, n);
+		} else {
+			if (req.argc == PROTO_MAX_ARGS || n >= sizeof(req.args[0]))
+				return err_set(err, E2BIG,
+				               "too many or too long arguments for \"%s\"",
+				               req.verb);
+			memcpy(req.args[req.argc++], p, n);
+		}
+		word++;
+		p += n;
+	}
+	if (word == 0)
+		return 0;
+	*ret = req;
+	return 1;
+}
+
+int hostverb_run(int wd, const char *session_id, const struct proto_request *req)
+{
+	if (strcmp(req->verb, "help") == 0) {
+		fputs(help_text, stdout);
+		return 0;
+	}
+	struct err err = {0};
+	json_t *args = json_array();
+	for (int i = 0; i < req->argc; i++)
+		json_array_append_new(args, json_string(req->args[i]));
+	json_t *msg = json_pack("{s:i,s:s,s:s,s:s,s:o}", "v", PROTO_VERSION, "op", "verb",
+	                        "session", session_id, "verb", req->verb, "args", args);
+	int rc = proto_send(wd, msg, -1, 10000, &err);
+	json_decref(msg);
+	json_t *reply = NULL;
+	/* commit can take minutes on a large container */
+	if (rc < 0 || proto_recv(wd, 20 * 60 * 1000, &reply, NULL, &err) < 0) {
+		fprintf(stderr, "sshbox: no answer from the sshbox watchdog: %s\n", err.msg);
+		return 255;
+	}
+	int status = 1;
+	if (json_is_true(json_object_get(reply, "ok"))) {
+		const char *out = json_string_value(json_object_get(reply, "output"));
+		const char *errtext = json_string_value(json_object_get(reply, "error"));
+		fputs(out ? out : "", stdout);
+		fputs(errtext ? errtext : "", stderr);
+		json_t *st = json_object_get(reply, "status");
+		status = json_is_integer(st) ? (int)json_integer_value(st) : 1;
+	} else {
+		const char *m = json_string_value(json_object_get(reply, "error"));
+		fprintf(stderr, "sshbox: %s\n", m ? m : "refused");
+	}
+	json_decref(reply);
+	fflush(stdout);
+	return status;
+}

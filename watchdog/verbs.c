@@ -1,0 +1,264 @@
+#include "verbs.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "container.h"
+#include "direct.h"
+#include "engine.h"
+#include "kvfile.h"
+#include "log.h"
+#include "names.h"
+#include "session.h"
+
+#define COMMIT_TIMEOUT_S 900
+
+struct verb_out {
+	int status;
+	char out[2048];
+	char err[ERR_MSG_MAX + 128];
+};
+
+__attribute__((format(printf, 2, 3))) static int fail(struct verb_out *o, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(o->err, sizeof(o->err), fmt, ap);
+	va_end(ap);
+	o->status = 1;
+	return -1;
+}
+
+static int has_force(const struct proto_request *req, struct verb_out *o)
+{
+	int force = 0;
+	for (int i = 0; i < req->argc; i++) {
+		if (strcmp(req->args[i], "--force") == 0)
+			force = 1;
+		else
+			return fail(o, "sshbox: unknown option \"%s\" (only --force)\n",
+			            req->args[i]);
+	}
+	return force;
+}
+
+static int no_args(const struct proto_request *req, struct verb_out *o)
+{
+	if (req->argc > 0)
+		return fail(o, "sshbox: this verb takes no arguments (got \"%s\")\n", req->args[0]);
+	return 0;
+}
+
+/* Refuses while the user has live sessions, unless forced. */
+static int check_idle(const char *user, const struct container_info *info, int force,
+                      const char *verb, struct verb_out *o)
+{
+	struct user_state *u = state_user(user);
+	state_lock();
+	int sessions = u ? u->sessions : 0;
+	state_unlock();
+	if (info->running)
+		sessions += direct_sessions(info->pid);
+	if (sessions > 0 && !force) {
+		snprintf(o->err, sizeof(o->err),
+		         "sshbox: %d other session(s) of yours are live in this container; "
+		         "'%s --force' %ss it anyway\n",
+		         sessions, verb, verb);
+		o->status = 1;
+		return -1;
+	}
+	return 0;
+}
+
+static int simple_post(struct engine *e, const char *method, const char *path, long timeout,
+                       const long *ok, const char *what, json_t **ret, struct err *err)
+{
+	long status = 0;
+	json_t *answer = NULL;
+	int rc = engine_request(e, method, path, NULL, timeout, &status, &answer, err);
+	if (rc == 0)
+		rc = engine_expect(status, answer, ok, what, err);
+	if (ret != NULL && rc == 0)
+		*ret = answer;
+	else
+		json_decref(answer);
+	return rc;
+}
+
+static int verb_port(const struct container_info *info, int found, struct verb_out *o)
+{
+	if (!found || !info->running)
+		return fail(o, "sshbox: your container is not running%s\n", "");
+	if (info->host_port == 0)
+		return fail(o, "sshbox: your container's sshd is not published on this host%s\n",
+		            "");
+	snprintf(o->out, sizeof(o->out), "%d\n", info->host_port);
+	return 0;
+}
+
+static int verb_freeport(struct verb_out *o)
+{
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t len = sizeof(sa);
+	if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockname(s, (struct sockaddr *)&sa, &len) < 0) {
+		if (s >= 0)
+			close(s);
+		return fail(o, "sshbox: cannot find a free port: %s\n", strerror(errno));
+	}
+	close(s);
+	snprintf(o->out, sizeof(o->out), "%d\n", ntohs(sa.sin_port));
+	return 0;
+}
+
+static int verb_hostkey(const struct config *cfg, const char *user,
+                        const struct container_info *info, int found, struct verb_out *o)
+{
+	char path[512], key[1024];
+	size_t len;
+	struct err err = {0};
+	user_path(cfg, user, "etc/ssh_host_ed25519_key.pub", path, sizeof(path));
+	if (kv_read_file(path, 1, key, sizeof(key), &len, &err) < 0)
+		return fail(o, "sshbox: cannot read your container's host key: %s\n", err.msg);
+	key[strcspn(key, "\n")] = '\0';
+	/* Drop the comment: a known_hosts line is "host keytype base64". */
+	char *sp = strchr(key, ' ');
+	if (sp != NULL && (sp = strchr(sp + 1, ' ')) != NULL)
+		*sp = '\0';
+	if (found && info->running && info->host_port)
+		snprintf(o->out, sizeof(o->out), "[127.0.0.1]:%d %s\n", info->host_port, key);
+	else
+		snprintf(o->out, sizeof(o->out), "[127.0.0.1]:* %s\n", key);
+	return 0;
+}
+
+static int verb_commit(struct engine *e, const struct config *cfg, const char *user,
+                       const struct container_info *info, int found, struct verb_out *o)
+{
+	struct err err = {0};
+	if (!found)
+		return fail(o, "sshbox: you have no container to commit%s\n", "");
+	char image[128], repo[96], path[512], old_id[80] = "";
+	box_image_name(cfg->instance, user, image, sizeof(image));
+	snprintf(repo, sizeof(repo), "%.*s", (int)(strchr(image, ':') - image), image);
+	json_t *old = NULL;
+	if (engine_inspect(e, "images", image, &old, &err) > 0)
+		snprintf(old_id, sizeof(old_id), "%s",
+		         json_string_value(json_object_get(old, "Id"))
+		             ? json_string_value(json_object_get(old, "Id"))
+		             : "");
+	json_decref(old);
+	/* The old image keeps its name until the engine has written the new one. */
+	snprintf(path, sizeof(path), "/commit?container=%s&repo=%s&tag=%s&pause=true", info->id,
+	         repo, user);
+	static const long ok[] = {201, 0};
+	json_t *answer = NULL;
+	if (simple_post(e, "POST", path, COMMIT_TIMEOUT_S, ok, "commit", &answer, &err) < 0)
+		return fail(o, "sshbox: commit failed: %s\n", err.msg);
+	const char *id = json_string_value(json_object_get(answer, "Id"));
+	snprintf(o->out, sizeof(o->out), "committed your container as %s (%.19s)\n", image,
+	         id ? id : "?");
+	json_decref(answer);
+	if (old_id[0] != '\0' && (id == NULL || strcmp(id, old_id) != 0)) {
+		/* Best effort: an image still used by a container stays. */
+		snprintf(path, sizeof(path), "/images/%s", old_id);
+		static const long gone[] = {200, 0};
+		simple_post(e, "DELETE", path, 60, gone, "remove old image", NULL, &err);
+	}
+	log_info("user \"%s\": committed container %.12s as %s", user, info->id, image);
+	return 0;
+}
+
+static int verb_stop_remove(struct engine *e, const struct config *cfg, const char *user,
+                            const struct container_info *info, int found, int remove,
+                            const struct proto_request *req, struct verb_out *o)
+{
+	struct err err = {0};
+	int force = has_force(req, o);
+	if (force < 0)
+		return -1;
+	if (!found)
+		return fail(o, "sshbox: you have no container%s\n", "");
+	if (check_idle(user, info, force, req->verb, o) < 0)
+		return -1;
+	char path[160];
+	if (remove) {
+		snprintf(path, sizeof(path), "/containers/%s?force=1", info->id);
+		static const long ok[] = {204, 0};
+		if (simple_post(e, "DELETE", path, cfg->stop_timeout_seconds + 60L, ok, "remove",
+		                NULL, &err) < 0)
+			return fail(o, "sshbox: remove failed: %s\n", err.msg);
+		snprintf(o->out, sizeof(o->out),
+		         "removed your container; your home volume and committed image are kept\n");
+	} else {
+		if (!info->running) {
+			snprintf(o->out, sizeof(o->out), "your container is already stopped\n");
+			return 0;
+		}
+		snprintf(path, sizeof(path), "/containers/%s/stop?t=%d", info->id,
+		         cfg->stop_timeout_seconds);
+		static const long ok[] = {204, 304, 0};
+		if (simple_post(e, "POST", path, cfg->stop_timeout_seconds + 30L, ok, "stop", NULL,
+		                &err) < 0)
+			return fail(o, "sshbox: stop failed: %s\n", err.msg);
+		snprintf(o->out, sizeof(o->out), "stopped your container\n");
+	}
+	log_info("user \"%s\": container %.12s %s by the user%s", user, info->id,
+	         remove ? "removed" : "stopped", force ? " (--force)" : "");
+	return 0;
+}
+
+json_t *verb_run(const struct config *cfg, const char *user, const struct user_record *rec,
+                 const struct proto_request *req)
+{
+	struct verb_out o = {0};
+	struct err err = {0};
+	struct engine *e = NULL;
+	struct container_info info;
+	struct user_state *u = state_user(user);
+	const char *v = req->verb;
+	int known = !strcmp(v, "port") || !strcmp(v, "freeport") || !strcmp(v, "hostkey") ||
+	            !strcmp(v, "commit") || !strcmp(v, "stop") || !strcmp(v, "remove");
+	if (!known) {
+		fail(&o, "sshbox: unknown verb \"%s\"\n", v);
+		goto reply;
+	}
+	if (strcmp(v, "freeport") == 0) {
+		if (no_args(req, &o) == 0)
+			verb_freeport(&o);
+		goto reply;
+	}
+	if (u == NULL || engine_open(cfg, &e, &err) < 0) {
+		fail(&o, "sshbox: %s\n", "out of memory");
+		goto reply;
+	}
+	pthread_mutex_lock(&u->lifecycle);
+	int found = box_lookup(e, cfg, user, &info, &err);
+	if (found < 0) {
+		fail(&o, "sshbox: cannot reach the container engine: %s\n", err.msg);
+	} else if (strcmp(v, "port") == 0) {
+		if (no_args(req, &o) == 0)
+			verb_port(&info, found, &o);
+	} else if (strcmp(v, "hostkey") == 0) {
+		if (no_args(req, &o) == 0)
+			verb_hostkey(cfg, user, &info, found, &o);
+	} else if (strcmp(v, "commit") == 0) {
+		if (no_args(req, &o) == 0)
+			verb_commit(e, cfg, user, &info, found, &o);
+	} else {
+		verb_stop_remove(e, cfg, user, &info, found, strcmp(v, "remove") == 0, req, &o);
+	}
+	pthread_mutex_unlock(&u->lifecycle);
+	engine_close(e);
+reply:
+	(void)rec;
+	return json_pack("{s:b,s:i,s:s,s:s}", "ok", 1, "status", o.status, "output", o.out, "error",
+	                 o.err);
+}
