@@ -115,7 +115,9 @@ int engine_request(struct engine *e, const char *method, const char *path, json_
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &a);
-	if (strcmp(method, "GET") != 0) {
+	if (strcmp(method, "HEAD") == 0) {
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	} else if (strcmp(method, "GET") != 0) {
 		/* Always an explicit body: a POST without one would read stdin. */
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload ? payload : "");
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, payload ? (long)strlen(payload) : 0L);

@@ -31,7 +31,8 @@ struct record_ctx {
 
 static int record_kv(void *ctx, const char *key, const char *v, struct err *err)
 {
-	static const char *const keys[] = {"uid", "image", "memory", "cpus", "pids", "fuse", NULL};
+	static const char *const keys[] = {"uid",  "image", "memory", "cpus",
+	                                   "pids", "fuse",  "mount",  NULL};
 	struct record_ctx *c = ctx;
 	int idx = -1;
 	for (int i = 0; keys[i]; i++)
@@ -39,6 +40,14 @@ static int record_kv(void *ctx, const char *key, const char *v, struct err *err)
 			idx = i;
 	if (idx < 0)
 		return err_set(err, EINVAL, "unknown key \"%s\"", key);
+	if (idx == 6) { /* mount: the one repeatable key */
+		if (!mount_spec_valid(v) || strlen(v) >= MOUNT_SPEC_MAX)
+			return err_set(err, EINVAL, "bad value \"%s\" for \"mount\"", v);
+		if (c->rec.nmounts == RECORD_MAX_MOUNTS)
+			return err_set(err, EINVAL, "more than %d mounts", RECORD_MAX_MOUNTS);
+		strcpy(c->rec.mounts[c->rec.nmounts++], v);
+		return 0;
+	}
 	if (c->seen & (1u << idx))
 		return err_set(err, EINVAL, "duplicate key \"%s\"", key);
 	c->seen |= 1u << idx;
@@ -109,7 +118,7 @@ int record_store(const struct config *cfg, const char *user, const struct user_r
 	char path[512];
 	if (user_path(cfg, user, "record", path, sizeof(path)) < 0)
 		return err_set(err, ENAMETOOLONG, "state dir path is too long");
-	char text[2048];
+	char text[8192];
 	int n = snprintf(text, sizeof(text), "# sshbox user record for %s\nuid = %u\nimage = %s\n",
 	                 user, (unsigned)rec->uid, rec->image);
 	if (rec->memory >= 0)
@@ -121,5 +130,36 @@ int record_store(const struct config *cfg, const char *user, const struct user_r
 	if (rec->pids >= 0)
 		n += snprintf(text + n, sizeof(text) - n, "pids = %ld\n", rec->pids);
 	n += snprintf(text + n, sizeof(text) - n, "fuse = %s\n", rec->fuse ? "yes" : "no");
+	for (int i = 0; i < rec->nmounts; i++)
+		n += snprintf(text + n, sizeof(text) - n, "mount = %s\n", rec->mounts[i]);
+	if ((size_t)n >= sizeof(text))
+		return err_set(err, E2BIG, "record of %s is too large", user);
 	return atomic_write(path, text, (size_t)n, 0600, err);
+}
+
+static int path_ok(const char *p, size_t n)
+{
+	if (n < 1 || p[0] != '/' || (n > 1 && p[n - 1] == '/'))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == ',' || p[i] == '\n' || (p[i] == '/' && i + 1 < n && p[i + 1] == '/'))
+			return 0;
+		if (p[i] == '.' && p[i - 1] == '/' &&
+		    (i + 1 == n || p[i + 1] == '/' ||
+		     (p[i + 1] == '.' && (i + 2 == n || p[i + 2] == '/'))))
+			return 0;
+	}
+	return 1;
+}
+
+int mount_spec_valid(const char *spec)
+{
+	const char *c1 = strchr(spec, ':');
+	if (c1 == NULL)
+		return 0;
+	const char *c2 = strchr(c1 + 1, ':');
+	size_t cont_len = c2 ? (size_t)(c2 - c1 - 1) : strlen(c1 + 1);
+	if (c2 != NULL && strcmp(c2, ":ro") != 0 && strcmp(c2, ":rw") != 0)
+		return 0;
+	return path_ok(spec, (size_t)(c1 - spec)) && path_ok(c1 + 1, cont_len);
 }

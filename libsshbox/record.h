@@ -3,7 +3,8 @@
  *   users/NAME/inner_key     the inner private key the shim logs in with
  *   users/NAME/etc/          mounted read-only at /etc/sshbox in the container:
  *                            ssh_host_ed25519_key(.pub), authorized_keys
- * Record keys: uid (required), image (required), memory, cpus, pids, fuse. */
+ * Record keys: uid (required), image (required), memory, cpus, pids, fuse,
+ * and mount = HOSTPATH:CONTPATH[:ro] (repeatable, at most RECORD_MAX_MOUNTS). */
 #ifndef SSHBOX_RECORD_H
 #define SSHBOX_RECORD_H
 
@@ -12,6 +13,9 @@
 #include "config.h"
 #include "err.h"
 
+#define RECORD_MAX_MOUNTS 8
+#define MOUNT_SPEC_MAX    512
+
 struct user_record {
 	uid_t uid;
 	char image[CONFIG_STR_MAX];
@@ -19,7 +23,13 @@ struct user_record {
 	long long nano_cpus; /* -1 = default */
 	long pids;           /* -1 = default */
 	int fuse;
+	int nmounts;
+	char mounts[RECORD_MAX_MOUNTS][MOUNT_SPEC_MAX];
 };
+
+/* Checks HOSTPATH:CONTPATH[:ro]: absolute, normalised paths without ':' or
+ * ',' and no "..". */
+int mount_spec_valid(const char *spec);
 
 void record_init(struct user_record *rec);
 int record_parse(const char *text, size_t len, const char *name, struct user_record *ret_rec,

@@ -55,8 +55,21 @@ static json_t *create_body(const struct config *cfg, const char *user,
 	              "Name", "nofile", "Soft", files, "Hard", files);
 	char flag_binds[8][600];
 	int n = flags_binds(cfg, user, flag_binds, 8);
+	json_t *binds = json_object_get(host, "Binds");
 	for (int i = 0; i < n; i++)
-		json_array_append_new(json_object_get(host, "Binds"), json_string(flag_binds[i]));
+		json_array_append_new(binds, json_string(flag_binds[i]));
+	for (int i = 0; i < rec->nmounts; i++)
+		json_array_append_new(binds, json_string(rec->mounts[i]));
+	if (rec->fuse) {
+		/* FUSE mounts (sshbox-connect): only where the admin enabled them. */
+		json_object_set_new(host, "CapAdd", json_pack("[s]", "SYS_ADMIN"));
+		json_object_set_new(host, "Devices",
+		                    json_pack("[{s:s,s:s,s:s}]", "PathOnHost", "/dev/fuse",
+		                              "PathInContainer", "/dev/fuse", "CgroupPermissions",
+		                              "rwm"));
+		json_array_append_new(json_object_get(host, "SecurityOpt"),
+		                      json_string("apparmor=unconfined"));
+	}
 	long long memory = limit_or(rec->memory, cfg->default_memory);
 	if (memory > 0) {
 		json_object_set_new(host, "Memory", json_integer(memory));

@@ -7,6 +7,13 @@
 #include "err.h"
 
 int cmd_createuser(const struct config *cfg, int argc, char **argv, struct err *err);
+int cmd_cleanuser(const struct config *cfg, int argc, char **argv, struct err *err);
+int cmd_set(const struct config *cfg, int argc, char **argv, struct err *err);
 int cmd_list(const struct config *cfg, int argc, char **argv, struct err *err);
+
+/* Checks that a mount's host path exists (createuser.c). */
+int mount_host_exists(const char *spec, struct err *err);
+/* Checks that image exists and has an sshd (image.c). */
+int image_check(const struct config *cfg, const char *image, struct err *err);
 
 #endif

@@ -70,24 +70,6 @@ static int check_pubkeys(const char *path, char *buf, size_t size, struct err *e
 	return 0;
 }
 
-static int check_image(const struct config *cfg, const char *image, struct err *err)
-{
-	if (!image_name_valid(image))
-		return err_set(err, EINVAL, "invalid image name \"%s\"", image);
-	struct engine *e = NULL;
-	if (engine_open(cfg, &e, err) < 0)
-		return -1;
-	json_t *j = NULL;
-	int found = engine_inspect(e, "images", image, &j, err);
-	json_decref(j);
-	engine_close(e);
-	if (found < 0)
-		return err_wrap(err, "cannot check image \"%s\"", image);
-	if (found == 0)
-		return err_set(err, ENOENT, "image \"%s\" does not exist on the engine", image);
-	return 0;
-}
-
 /* Writes ~/.ssh/authorized_keys without following links the user planted. */
 static int write_host_keys(const struct passwd *pw, const char *keys, struct err *err)
 {
@@ -184,16 +166,25 @@ static int ensure_group(const char *group, gid_t *ret_gid, struct err *err)
 	return 0;
 }
 
+int mount_host_exists(const char *spec, struct err *err)
+{
+	char host[MOUNT_SPEC_MAX];
+	snprintf(host, sizeof(host), "%.*s", (int)strcspn(spec, ":"), spec);
+	struct stat st;
+	if (stat(host, &st) < 0)
+		return err_sys(err, errno, "bad mount \"%s\": host path %s", spec, host);
+	return 0;
+}
+
 static int parse_options(int argc, char **argv, struct user_record *rec, struct err *err)
 {
-	static const struct option opts[] = {{"memory", required_argument, NULL, 'm'},
-	                                     {"cpus", required_argument, NULL, 'c'},
-	                                     {"pids", required_argument, NULL, 'p'},
-	                                     {"fuse", no_argument, NULL, 'f'},
-	                                     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	    {"memory", required_argument, NULL, 'm'}, {"cpus", required_argument, NULL, 'c'},
+	    {"pids", required_argument, NULL, 'p'},   {"fuse", no_argument, NULL, 'f'},
+	    {"mount", required_argument, NULL, 'M'},  {NULL, 0, NULL, 0}};
 	int o;
 	optind = 1;
-	while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
 		case 'm':
 			if (parse_size(optarg, &rec->memory) < 0)
@@ -211,6 +202,20 @@ static int parse_options(int argc, char **argv, struct user_record *rec, struct 
 		case 'f':
 			rec->fuse = 1;
 			break;
+		case 'M':
+			if (!mount_spec_valid(optarg) || strlen(optarg) >= MOUNT_SPEC_MAX)
+				return err_set(
+				    err, EINVAL,
+				    "bad --mount \"%s\" (HOSTPATH:CONTPATH[:ro], absolute "
+				    "paths)",
+				    optarg);
+			if (mount_host_exists(optarg, err) < 0)
+				return -1;
+			if (rec->nmounts == RECORD_MAX_MOUNTS)
+				return err_set(err, EINVAL, "at most %d --mount",
+				               RECORD_MAX_MOUNTS);
+			strcpy(rec->mounts[rec->nmounts++], optarg);
+			break;
 		default:
 			return err_set(err, EINVAL, "unknown option");
 		}
@@ -218,7 +223,8 @@ static int parse_options(int argc, char **argv, struct user_record *rec, struct 
 	if (argc - optind != 3)
 		return err_set(err, EINVAL,
 		               "usage: sshbox createuser USER IMAGE PUBKEY_FILE "
-		               "[--memory SIZE] [--cpus N] [--pids N] [--fuse]");
+		               "[--memory SIZE] [--cpus N] [--pids N] [--fuse] "
+		               "[--mount HOSTPATH:CONTPATH[:ro]]...");
 	return optind;
 }
 
@@ -242,7 +248,7 @@ int cmd_createuser(const struct config *cfg, int argc, char **argv, struct err *
 	struct passwd *pw = getpwnam(user);
 	char pubkeys[PUBKEY_MAX];
 	if (check_pubkeys(keyfile, pubkeys, sizeof(pubkeys), err) < 0 ||
-	    check_image(cfg, image, err) < 0)
+	    image_check(cfg, image, err) < 0)
 		return -1;
 	if (pw != NULL) {
 		struct group *gr = getgrnam(cfg->group);

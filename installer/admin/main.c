@@ -52,6 +52,10 @@ int main(int argc, char **argv)
 	int rc;
 	if (strcmp(cmd, "createuser") == 0) {
 		rc = cmd_createuser(&cfg, argc - i, argv + i, &err);
+	} else if (strcmp(cmd, "cleanuser") == 0) {
+		rc = cmd_cleanuser(&cfg, argc - i, argv + i, &err);
+	} else if (strcmp(cmd, "set") == 0) {
+		rc = cmd_set(&cfg, argc - i, argv + i, &err);
 	} else if (strcmp(cmd, "list") == 0) {
 		rc = cmd_list(&cfg, argc - i, argv + i, &err);
 	} else {
