@@ -58,6 +58,14 @@ int main(int argc, char **argv)
 	         command ? "a command" : "a shell");
 
 	struct err err = {0};
+	struct proto_request verb;
+	int is_verb = hostverb_parse(command, &verb, &err);
+	if (is_verb < 0) {
+		fprintf(stderr, "sshbox: %s\n", err.msg);
+		return 2;
+	}
+	if (is_verb && strcmp(verb.verb, "help") == 0)
+		return hostverb_run(-1, session, &verb);
 	struct config cfg;
 	if (config_load(config_path, &cfg, &err) < 0) {
 		log_err("session %s: %s", session, err.msg);
@@ -71,12 +79,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sshbox: the sshbox service is not running on this host; tell "
 		                "your admin\n");
 		return SHIM_FAILURE;
-	}
-	struct proto_request verb;
-	int is_verb = hostverb_parse(command, &verb, &err);
-	if (is_verb < 0) {
-		fprintf(stderr, "sshbox: %s\n", err.msg);
-		return 2;
 	}
 	if (is_verb) {
 		log_info("session %s: host verb \"%s\"", session, verb.verb);

@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <pwd.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 
 #include "container.h"
+#include "admit.h"
 #include "clock.h"
 #include "engine.h"
 #include "flags.h"
@@ -27,10 +27,8 @@
 #define REQUEST_TIMEOUT_MS  10000
 #define REPLY_TIMEOUT_MS    10000
 #define SSHD_READY_MS       30000
-#define MAX_CONNECTIONS     4096
 #define HANDLER_STACK_BYTES (512 * 1024)
 
-static atomic_int live_connections;
 
 struct conn {
 	int fd;
@@ -272,8 +270,8 @@ static void *handler(void *arg)
 	struct conn *c = arg;
 	serve(c);
 	close(c->fd);
+	admit_release(c->uid);
 	free(c);
-	atomic_fetch_sub(&live_connections, 1);
 	return NULL;
 }
 
@@ -285,16 +283,15 @@ int server_spawn(int fd)
 		close(fd);
 		return -1;
 	}
-	if (atomic_fetch_add(&live_connections, 1) >= MAX_CONNECTIONS) {
-		atomic_fetch_sub(&live_connections, 1);
-		log_warn("uid %u pid %d: refused: %d connections already", (unsigned)cred.uid,
-		         (int)cred.pid, MAX_CONNECTIONS);
+	if (admit_take(cred.uid) < 0) {
+		log_warn("uid %u pid %d: refused: too many connections", (unsigned)cred.uid,
+			 (int)cred.pid);
 		close(fd);
 		return -1;
 	}
 	struct conn *c = calloc(1, sizeof(*c));
 	if (c == NULL) {
-		atomic_fetch_sub(&live_connections, 1);
+		admit_release(cred.uid);
 		close(fd);
 		return -1;
 	}
@@ -310,7 +307,7 @@ int server_spawn(int fd)
 	int rc = pthread_create(&t, &attr, handler, c);
 	pthread_attr_destroy(&attr);
 	if (rc != 0) {
-		atomic_fetch_sub(&live_connections, 1);
+		admit_release(cred.uid);
 		close(fd);
 		free(c);
 		return -1;

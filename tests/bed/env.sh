@@ -31,3 +31,15 @@ sbx_api() { # sbx_api METHOD PATH: the engine API, for tests only
 }
 
 sbx_container() { echo "$SBX_INSTANCE-$1"; }
+
+# Starts the test watchdog in the background; waits for its socket.
+sbx_start_watchdog() {
+	"$SBX_BIN/sshbox-watchdog" --config "$SBX_CONF" --stderr >>"$SBX_ROOT/watchdog.log" 2>&1 &
+	local i
+	for i in $(seq 1 100); do
+		[ -S "$SBX_SOCKET" ] && [ "$(cat "$SBX_ROOT/run/watchdog.pid" 2>/dev/null)" = "$!" ] && return 0
+		sleep 0.05
+	done
+	echo "watchdog did not start; see $SBX_ROOT/watchdog.log" >&2
+	return 1
+}

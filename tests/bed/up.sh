@@ -35,14 +35,10 @@ getent group "$SBX_GROUP" >/dev/null || groupadd --system "$SBX_GROUP"
 
 # The watchdog (restarted when its binary changed).
 wd_pid=$(cat "$SBX_ROOT/run/watchdog.pid" 2>/dev/null || true)
-if [ -n "$wd_pid" ] && kill -0 "$wd_pid" 2>/dev/null &&
-	[ "$(readlink "/proc/$wd_pid/exe")" = "$SBX_BIN/sshbox-watchdog" ]; then
-	:
-else
+if [ -z "$wd_pid" ] || ! kill -0 "$wd_pid" 2>/dev/null ||
+	[ "$(readlink "/proc/$wd_pid/exe")" != "$SBX_BIN/sshbox-watchdog" ]; then
 	[ -n "$wd_pid" ] && kill "$wd_pid" 2>/dev/null || true
-	"$SBX_BIN/sshbox-watchdog" --config "$SBX_CONF" --stderr >>"$SBX_ROOT/watchdog.log" 2>&1 &
-	for _ in $(seq 1 50); do [ -S "$SBX_SOCKET" ] && break; sleep 0.1; done
-	[ -S "$SBX_SOCKET" ] || { tail "$SBX_ROOT/watchdog.log" >&2; exit 1; }
+	sbx_start_watchdog
 fi
 
 # sshd on loopback with the real drop-in.

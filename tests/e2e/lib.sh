@@ -70,3 +70,26 @@ wait_for() {
 	done
 	"$@"
 }
+
+# Sessions held open: open_session NAME USER starts a real ssh session that
+# lasts until close_session NAME (its stdin is a fifo we hold).
+open_session() {
+	local fd
+	mkfifo "$T/$1.in"
+	sbx_ssh "$2" 'cat > /dev/null; echo closed' <"$T/$1.in" >"$T/$1.out" 2>&1 &
+	eval "sess_pid_$1=$!"
+	exec {fd}>"$T/$1.in"
+	eval "sess_fd_$1=$fd"
+}
+close_session() {
+	local fd pid
+	eval "fd=\$sess_fd_$1 pid=\$sess_pid_$1"
+	exec {fd}>&-
+	wait "$pid"
+}
+
+sbx_admin() { "$SBX_BIN/sshbox" --config "$SBX_CONF" "$@"; }
+# live_sessions USER: shim sessions the watchdog counts for USER.
+live_sessions() { sbx_admin list 2>/dev/null | awk -v u="$1" '$1 == u {print $4}'; }
+sessions_are() { [ "$(live_sessions "$1")" = "$2" ]; }
+grace() { awk -F' *= *' '$1 == "idle_grace_seconds" {print $2}' "$SBX_CONF"; }
