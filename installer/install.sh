@@ -44,6 +44,10 @@ if [ ! -f "$conf" ]; then
 	say "wrote $conf"
 fi
 getent group sshbox >/dev/null || groupadd --system sshbox
+# Accounts that uninstall.sh locked get their logins back.
+for u in $(getent group sshbox | cut -d: -f4 | tr ',' ' '); do
+	[ -f "/var/lib/sshbox/users/$u/record" ] && usermod --unlock --expiredate '' "$u" 2>/dev/null || true
+done
 install -d -m 0755 /var/lib/sshbox
 install -d -m 0700 /var/lib/sshbox/users
 
