@@ -19,6 +19,20 @@
 /* Status for failures of sshbox itself (not of the user's command). */
 #define SHIM_FAILURE 255
 
+struct rejoin_ctx {
+	const char *socket;
+	const char *session;
+};
+
+static int rejoin(void *ctx)
+{
+	struct rejoin_ctx *r = ctx;
+	int wd = watchdog_rejoin(r->socket, r->session);
+	if (wd >= 0)
+		log_info("session %s: re-registered with the restarted watchdog", r->session);
+	return wd;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: sshbox-shim [--config FILE]\n"
@@ -90,12 +104,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sshbox: %s\n", err.msg);
 		return SHIM_FAILURE;
 	}
+	struct rejoin_ctx rctx = {.socket = cfg.socket, .session = session};
 	struct inner_params p = {.fd = reply.sshd_fd,
 	                         .pinned_hostkey = reply.hostkey,
 	                         .private_key = reply.key,
 	                         .command = command,
 	                         .session_id = session,
-	                         .watchdog_fd = wd};
+	                         .watchdog_fd = wd,
+	                         .rejoin = rejoin,
+	                         .rejoin_ctx = &rctx};
 	struct inner_result res = {.exit_status = SHIM_FAILURE};
 	int rc = inner_session_run(&p, &res, &err);
 	login_reply_clear(&reply);
@@ -106,7 +123,6 @@ int main(int argc, char **argv)
 	}
 	log_info("session %s: ended with %s %d", session, res.exit_signal ? "signal" : "status",
 	         res.exit_signal ? res.exit_signal : res.exit_status);
-	close(wd);
 	if (res.exit_signal) {
 		/* Die of the same signal, so sshd reports exit-signal to the client. */
 		signal(res.exit_signal, SIG_DFL);

@@ -20,4 +20,8 @@ struct login_reply {
 int watchdog_login(int wd, const char *session_id, struct login_reply *ret, struct err *err);
 void login_reply_clear(struct login_reply *r);
 
+/* After a watchdog restart: reconnects and re-registers the live session.
+ * Returns the new connection (the session's reference), or -1. */
+int watchdog_rejoin(const char *socket_path, const char *session_id);
+
 #endif
