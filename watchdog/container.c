@@ -16,7 +16,7 @@ static const char sshd_script[] = "mkdir -p /run/sshd && exec /usr/sbin/sshd -D 
                                   " -o AuthorizedKeysFile=/etc/sshbox/authorized_keys"
                                   " -o PermitRootLogin=prohibit-password"
                                   " -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no"
-                                  " -o UsePAM=no -o MaxAuthTries=10"
+                                  " -o UsePAM=no -o MaxAuthTries=10 -o MaxStartups=512"
                                   " -o AllowAgentForwarding=yes -o X11Forwarding=yes"
                                   " -o 'AcceptEnv=LANG LC_* SSHBOX_SESSION'";
 

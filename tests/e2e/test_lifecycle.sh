@@ -22,7 +22,7 @@ expect_eq "created from the record's image" sshbox-base:latest "$image"
 expect_eq "published on 127.0.0.1 only" 127.0.0.1 \
 	"$(container_field $u '.NetworkSettings.Ports["22/tcp"][0].HostIp')"
 expect_eq "labelled with its owner" $u "$(container_field $u '.Config.Labels["sshbox.user"]')"
-expect_eq "no-new-privileges" '["no-new-privileges"]' "$(container_field $u -c .HostConfig.SecurityOpt)"
+expect_eq "no-new-privileges" no-new-privileges "$(container_field $u '.HostConfig.SecurityOpt | join(",")')"
 expect_eq "not privileged" false "$(container_field $u .HostConfig.Privileged)"
 expect_eq "pids limit from the config default" 1024 "$(container_field $u .HostConfig.PidsLimit)"
 finish
