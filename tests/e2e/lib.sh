@@ -73,13 +73,19 @@ wait_for() {
 
 # Sessions held open: open_session NAME USER starts a real ssh session that
 # lasts until close_session NAME (its stdin is a fifo we hold).
+sess_fds=()
 open_session() {
 	local fd
 	mkfifo "$T/$1.in"
-	sbx_ssh "$2" 'cat > /dev/null; echo closed' <"$T/$1.in" >"$T/$1.out" 2>&1 &
+	(
+		for f in "${sess_fds[@]}"; do eval "exec $f>&-"; done # other sessions' writers
+		exec ssh "${sbx_ssh_opts[@]}" -i "$SBX_KEYS/$2" -p "$SBX_PORT" "$2@127.0.0.1" \
+			'cat > /dev/null; echo closed'
+	) <"$T/$1.in" >"$T/$1.out" 2>&1 &
 	eval "sess_pid_$1=$!"
 	exec {fd}>"$T/$1.in"
 	eval "sess_fd_$1=$fd"
+	sess_fds+=("$fd")
 }
 close_session() {
 	local fd pid
