@@ -34,7 +34,14 @@ sbx_container() { echo "$SBX_INSTANCE-$1"; }
 
 # Starts the test watchdog in the background; waits for its socket.
 sbx_start_watchdog() {
-	"$SBX_BIN/sshbox-watchdog" --config "$SBX_CONF" --stderr >>"$SBX_ROOT/watchdog.log" 2>&1 &
+	(
+		# No inherited descriptors: a test's fifo writer must not outlive the test.
+		for fd in /proc/$BASHPID/fd/*; do
+			fd=${fd##*/}
+			[ "$fd" -gt 2 ] && eval "exec $fd>&-"
+		done
+		exec "$SBX_BIN/sshbox-watchdog" --config "$SBX_CONF" --stderr
+	) >>"$SBX_ROOT/watchdog.log" 2>&1 &
 	local i
 	for i in $(seq 1 100); do
 		[ -S "$SBX_SOCKET" ] && [ "$(cat "$SBX_ROOT/run/watchdog.pid" 2>/dev/null)" = "$!" ] && return 0
