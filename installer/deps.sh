@@ -25,17 +25,23 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 # dockerd: start it ourselves where no service manager did.
-if ! timeout 5 curl -sf --unix-socket /var/run/docker.sock http://localhost/_ping >/dev/null 2>&1; then
-	if [ -d /run/systemd/system ]; then
-		systemctl start docker
-	else
-		echo "deps: starting dockerd"
-		nohup dockerd >/var/log/dockerd.log 2>&1 &
-	fi
-	for _ in $(seq 1 60); do
-		timeout 5 curl -sf --unix-socket /var/run/docker.sock http://localhost/_ping >/dev/null 2>&1 && break
+ping_engine() { timeout 5 curl -sf --unix-socket /var/run/docker.sock http://localhost/_ping >/dev/null 2>&1; }
+wait_engine() { # up to 60 s; stops early when no dockerd process is left
+	for _ in $(seq 1 120); do
+		ping_engine && return 0
+		[ "${1:-}" = any ] || pgrep -x dockerd >/dev/null || return 1
 		sleep 0.5
 	done
-	timeout 5 curl -sf --unix-socket /var/run/docker.sock http://localhost/_ping >/dev/null ||
+	return 1
+}
+if ! ping_engine; then
+	if [ -d /run/systemd/system ]; then
+		systemctl start docker
+	elif ! wait_engine; then # one starting up is given time; one shutting down, too
+		rm -f /var/run/docker.pid
+		echo "deps: starting dockerd"
+		nohup dockerd >>/var/log/dockerd.log 2>&1 &
+	fi
+	wait_engine any ||
 		{ echo "deps: dockerd did not come up (see /var/log/dockerd.log)" >&2; exit 1; }
 fi

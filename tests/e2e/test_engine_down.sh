@@ -8,6 +8,7 @@ ping_engine() { curl -sf --max-time 2 --unix-socket "$SBX_ENGINE" http://localho
 
 check "login works before" sbx_ssh $u true
 pkill -x dockerd
+dockerd_gone() { ! pgrep -x dockerd >/dev/null; }
 engine_down() { ! ping_engine; }
 check "dockerd is down" wait_for 30 engine_down
 out=$(sbx_ssh $u true 2>&1)
@@ -16,6 +17,7 @@ expect_ne "login fails while the engine is down" 0 $rc
 expect_eq "with one line" 1 "$(printf '%s\n' "$out" | wc -l)"
 expect_match "that names the engine" "container engine is not available" "$out"
 check "the watchdog is still running" kill -0 "$wd"
+wait_for 60 dockerd_gone
 "$SBX_SRC/installer/deps.sh" >/dev/null
 check "dockerd is back" ping_engine
 out=$(sbx_ssh $u 'echo back')
