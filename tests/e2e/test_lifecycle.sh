@@ -5,6 +5,7 @@
 u=sbt-bob
 
 remove_container $u
+sbx_api DELETE "/images/$SBX_INSTANCE-user:$u?force=1" >/dev/null # a committed image would be used
 expect_eq "no container before the first login" 0 "$(container_count $u)"
 check "first login succeeds" sbx_ssh $u true
 expect_eq "first login created one container" 1 "$(container_count $u)"

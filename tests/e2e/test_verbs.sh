@@ -61,4 +61,7 @@ out=$(sbx_ssh $u stop --bogus 2>&1)
 expect_eq "a bad verb option exits 1" 1 $?
 expect_match "naming the option" '"--bogus"' "$out"
 expect_eq "a non-verb runs in the container" "port-like" "$(sbx_ssh $u 'echo port-like')"
+# Leave the user as other tests expect: no committed image.
+remove_container $u
+sbx_api DELETE "/images/$SBX_INSTANCE-user:$u?force=1" >/dev/null
 finish
