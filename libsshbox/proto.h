@@ -12,6 +12,9 @@
  *             key, OpenSSH one-line form) and "key" (the caller's inner private
  *             key, OpenSSH PEM). The connection then stays open for the whole
  *             session: it is the session's reference.
+ *   "hangup"  sent on a session's connection when the user's side vanished:
+ *             the watchdog hangs up that session's processes in the container
+ *             (no reply).
  *   "rejoin"  re-register a live session after a watchdog restart (no reply
  *             data beyond ok).
  *   "verb"    run a host verb: "verb":NAME, "args":[STRING...]; reply
@@ -32,7 +35,7 @@
 #define PROTO_SESSION_LEN 36 /* textual UUID */
 #define PROTO_MAX_ARGS    16
 
-enum proto_op { PROTO_OP_LOGIN, PROTO_OP_REJOIN, PROTO_OP_VERB, PROTO_OP_LIST };
+enum proto_op { PROTO_OP_LOGIN, PROTO_OP_REJOIN, PROTO_OP_VERB, PROTO_OP_LIST, PROTO_OP_HANGUP };
 
 struct proto_request {
 	enum proto_op op;

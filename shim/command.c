@@ -3,13 +3,13 @@
 #include <string.h>
 
 static const char *const sftp_servers[] = {
-	"internal-sftp",
-	"/usr/lib/openssh/sftp-server",
-	"/usr/libexec/openssh/sftp-server",
-	"/usr/libexec/sftp-server",
-	"/usr/lib/sftp-server",
-	"/usr/lib/ssh/sftp-server",
-	NULL,
+    "internal-sftp",
+    "/usr/lib/openssh/sftp-server",
+    "/usr/libexec/openssh/sftp-server",
+    "/usr/libexec/sftp-server",
+    "/usr/lib/sftp-server",
+    "/usr/lib/ssh/sftp-server",
+    NULL,
 };
 
 enum command_kind command_classify(const char *command)

@@ -53,14 +53,14 @@ static int connect_and_verify(ssh_session s, const struct inner_params *p, struc
 	ssh_options_set(s, SSH_OPTIONS_COMPRESSION, "no");
 	if (ssh_connect(s) != SSH_OK) {
 		err_set(err, ECONNREFUSED, "cannot talk to your container's sshd: %s",
-			ssh_get_error(s));
+		        ssh_get_error(s));
 		goto out;
 	}
 	if (ssh_get_server_publickey(s, &seen) != SSH_OK ||
 	    ssh_key_cmp(seen, pin, SSH_KEY_CMP_PUBLIC) != 0) {
 		err_set(err, EPERM,
-			"container host key does not match the pinned key; not logging in "
-			"(tell your admin)");
+		        "container host key does not match the pinned key; not logging in "
+		        "(tell your admin)");
 		goto out;
 	}
 	rc = 0;
@@ -79,7 +79,7 @@ static int authenticate(ssh_session s, const char *pem, struct err *err)
 	ssh_key_free(key);
 	if (rc != SSH_AUTH_SUCCESS)
 		return err_set(err, EACCES, "your container's sshd refused your inner key: %s",
-			       ssh_get_error(s));
+		               ssh_get_error(s));
 	return 0;
 }
 
@@ -105,7 +105,7 @@ static int open_channel(struct relay *r, const struct inner_params *p, struct er
 	if (ch == NULL || ssh_channel_open_session(ch) != SSH_OK) {
 		ssh_channel_free(ch);
 		return err_set(err, EIO, "cannot open a session in your container: %s",
-			       ssh_get_error(r->session));
+		               ssh_get_error(r->session));
 	}
 	relay_attach(r, ch);
 	enum command_kind kind = command_classify(p->command);
@@ -113,29 +113,49 @@ static int open_channel(struct relay *r, const struct inner_params *p, struct er
 		ssh_channel_request_auth_agent(ch);
 	send_env(ch, p->session_id);
 	if (kind != COMMAND_SFTP)
-		relay_request_x11(r);
+		forward_request_x11(&r->forwards, ch);
 	if (isatty(STDIN_FILENO) && kind != COMMAND_SFTP) {
 		struct winsize ws = {.ws_col = 80, .ws_row = 24};
 		ioctl(STDIN_FILENO, TIOCGWINSZ, &ws);
 		const char *term = getenv("TERM");
 		if (ssh_channel_request_pty_size(ch, term && *term ? term : "xterm", ws.ws_col,
-						 ws.ws_row) != SSH_OK)
+		                                 ws.ws_row) != SSH_OK)
 			return err_set(err, EIO, "the container refused a terminal: %s",
-				       ssh_get_error(r->session));
+			               ssh_get_error(r->session));
 		r->pty = 1;
 	}
 	int rc = kind == COMMAND_SHELL  ? ssh_channel_request_shell(ch)
-		 : kind == COMMAND_SFTP ? ssh_channel_request_subsystem(ch, "sftp")
-					: ssh_channel_request_exec(ch, p->command);
+	         : kind == COMMAND_SFTP ? ssh_channel_request_subsystem(ch, "sftp")
+	                                : ssh_channel_request_exec(ch, p->command);
 	if (rc != SSH_OK)
 		return err_set(err, EIO, "the container refused to run %s: %s",
-			       kind == COMMAND_SFTP ? "sftp" : "the command",
-			       ssh_get_error(r->session));
+		               kind == COMMAND_SFTP ? "sftp" : "the command",
+		               ssh_get_error(r->session));
 	return 0;
+}
+
+static FILE *debug_file;
+
+static void debug_log(int priority, const char *function, const char *buffer, void *userdata)
+{
+	fprintf(debug_file, "%d %s: %s\n", priority, function, buffer);
+	fflush(debug_file);
+}
+
+/* SSHBOX_SHIM_DEBUG=FILE (set by an admin in a wrapper) logs libssh's
+ * protocol trace there. */
+static void maybe_debug(void)
+{
+	const char *path = getenv("SSHBOX_SHIM_DEBUG");
+	if (path == NULL || (debug_file = fopen(path, "ae")) == NULL)
+		return;
+	ssh_set_log_callback(debug_log);
+	ssh_set_log_level(SSH_LOG_PACKET);
 }
 
 int inner_session_run(const struct inner_params *p, struct inner_result *ret, struct err *err)
 {
+	maybe_debug();
 	int one = 1;
 	setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	ssh_session s = ssh_new();

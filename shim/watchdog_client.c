@@ -82,12 +82,12 @@ int watchdog_rejoin(const char *socket_path, const char *session_id)
 	int wd = watchdog_connect(socket_path, &err);
 	if (wd < 0)
 		return -1;
-	json_t *req = json_pack("{s:i,s:s,s:s}", "v", PROTO_VERSION, "op", "rejoin", "session",
-				session_id);
+	json_t *req =
+	    json_pack("{s:i,s:s,s:s}", "v", PROTO_VERSION, "op", "rejoin", "session", session_id);
 	json_t *reply = NULL;
 	int ok = proto_send(wd, req, -1, 2000, &err) == 0 &&
-		 proto_recv(wd, 5000, &reply, NULL, &err) == 0 &&
-		 json_is_true(json_object_get(reply, "ok"));
+	         proto_recv(wd, 5000, &reply, NULL, &err) == 0 &&
+	         json_is_true(json_object_get(reply, "ok"));
 	json_decref(req);
 	json_decref(reply);
 	if (!ok) {

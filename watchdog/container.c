@@ -10,15 +10,16 @@
 
 /* The container's sshd: the per-user host key and authorized_keys come from
  * the host (read-only at /etc/sshbox); works with any image's OpenSSH. */
-static const char sshd_script[] = "mkdir -p /run/sshd && exec /usr/sbin/sshd -D -e"
-                                  " -h /etc/sshbox/ssh_host_ed25519_key"
-                                  " -o HostKeyAlgorithms=ssh-ed25519"
-                                  " -o AuthorizedKeysFile=/etc/sshbox/authorized_keys"
-                                  " -o PermitRootLogin=prohibit-password"
-                                  " -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no"
-                                  " -o UsePAM=no -o MaxAuthTries=10 -o MaxStartups=512"
-                                  " -o AllowAgentForwarding=yes -o X11Forwarding=yes"
-                                  " -o 'AcceptEnv=LANG LC_* SSHBOX_SESSION'";
+static const char sshd_script[] =
+    "mkdir -p /run/sshd && exec /usr/sbin/sshd -D -e"
+    " -h /etc/sshbox/ssh_host_ed25519_key"
+    " -o HostKeyAlgorithms=ssh-ed25519"
+    " -o AuthorizedKeysFile=/etc/sshbox/authorized_keys"
+    " -o PermitRootLogin=prohibit-password"
+    " -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no"
+    " -o UsePAM=no -o MaxAuthTries=10 -o MaxStartups=512"
+    " -o AllowAgentForwarding=yes -o X11Forwarding=yes -o AddressFamily=inet"
+    " -o 'AcceptEnv=LANG LC_* SSHBOX_SESSION'";
 
 static json_t *labels(const struct config *cfg, const char *user)
 {

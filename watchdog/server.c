@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "engine.h"
 #include "flags.h"
+#include "hangup.h"
 #include "kvfile.h"
 #include "log.h"
 #include "names.h"
@@ -28,7 +29,6 @@
 #define REPLY_TIMEOUT_MS    10000
 #define SSHD_READY_MS       30000
 #define HANDLER_STACK_BYTES (512 * 1024)
-
 
 struct conn {
 	int fd;
@@ -143,6 +143,23 @@ static int handle_login(struct conn *c, const struct config *cfg, const struct u
 	return rc;
 }
 
+/* The user's side vanished: hang up what this session left running. */
+static void hangup_user_session(struct conn *c)
+{
+	struct config cfg;
+	struct engine *e = NULL;
+	struct container_info info;
+	struct err err = {0};
+	state_config_get(&cfg);
+	if (engine_open(&cfg, &e, &err) == 0 && box_lookup(e, &cfg, c->user, &info, &err) > 0 &&
+	    info.running) {
+		int n = hangup_session(info.pid, c->session);
+		log_info("user \"%s\" uid %u session %s: client gone, hung up %d process(es)",
+		         c->user, (unsigned)c->uid, c->session, n);
+	}
+	engine_close(e);
+}
+
 /* The session lasts as long as the shim keeps this connection open. The
  * caller has counted it already (state_session_begin). */
 static void hold_session(struct conn *c, struct user_state *u)
@@ -156,11 +173,19 @@ static void hold_session(struct conn *c, struct user_state *u)
 		struct pollfd p = {.fd = c->fd, .events = POLLIN};
 		if (poll(&p, 1, -1) < 0 && errno == EINTR)
 			continue;
-		char b[64];
-		ssize_t r = recv(c->fd, b, sizeof(b), MSG_DONTWAIT);
-		if (r < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		break; /* EOF, error, or a shim that talks out of turn */
+		/* The only message allowed now is the shim's "hangup"; anything else,
+		 * or the connection's end, ends the session. */
+		json_t *msg = NULL;
+		struct proto_request req;
+		struct err err = {0};
+		if (proto_recv(c->fd, REQUEST_TIMEOUT_MS, &msg, NULL, &err) < 0)
+			break;
+		int hangup = proto_parse_request(msg, &req, &err) == 0 &&
+		             req.op == PROTO_OP_HANGUP && strcmp(req.session, c->session) == 0;
+		json_decref(msg);
+		if (!hangup)
+			break;
+		hangup_user_session(c);
 	}
 	n = state_session_end(u);
 	log_info("user \"%s\" uid %u session %s: session closed (%d live)", c->user,
@@ -260,8 +285,10 @@ static void serve(struct conn *c)
 		json_decref(r);
 		break;
 	}
-	case PROTO_OP_LIST:
-		break; /* answered above, for root only */
+	case PROTO_OP_LIST:   /* answered above, for root only */
+	case PROTO_OP_HANGUP: /* only within a session */
+		reply_error(c, "bad request");
+		break;
 	}
 }
 
@@ -285,7 +312,7 @@ int server_spawn(int fd)
 	}
 	if (admit_take(cred.uid) < 0) {
 		log_warn("uid %u pid %d: refused: too many connections", (unsigned)cred.uid,
-			 (int)cred.pid);
+		         (int)cred.pid);
 		close(fd);
 		return -1;
 	}

@@ -35,6 +35,11 @@ expect_ne() {
 	if [ "$2" != "$3" ]; then ok "$1"; else not_ok "$1: both are '$2'"; fi
 }
 
+# expect_contains DESCRIPTION STRING ACTUAL
+expect_contains() {
+	if [[ $3 == *"$2"* ]]; then ok "$1"; else not_ok "$1: '$3' does not contain '$2'"; fi
+}
+
 # expect_match DESCRIPTION REGEX ACTUAL
 expect_match() {
 	if [[ $3 =~ $2 ]]; then ok "$1"; else not_ok "$1: '$3' does not match /$2/"; fi

@@ -1,0 +1,35 @@
+#include "outq.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+int outq_flush(struct outq *q)
+{
+	while (q->off < q->len) {
+		ssize_t n = write(q->fd, q->buf + q->off, q->len - q->off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		if (n < 0)
+			return -1;
+		q->off += (size_t)n;
+	}
+	q->off = q->len = 0;
+	return 0;
+}
+
+int outq_pump(struct outq *q, ssh_channel ch, int is_stderr)
+{
+	for (;;) {
+		if (outq_flush(q) < 0)
+			return -1;
+		if (outq_pending(q))
+			return 0;
+		int n = ssh_channel_read_nonblocking(ch, q->buf, sizeof(q->buf), is_stderr);
+		if (n <= 0)
+			return 0;
+		q->len = (size_t)n;
+		q->off = 0;
+	}
+}
