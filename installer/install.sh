@@ -101,7 +101,7 @@ if [ $demo = 1 ]; then
 	[ -f "$keydir/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C "sshbox demo" -f "$keydir/id_ed25519"
 	"$prefix/sbin/sshbox" createuser demo sshbox-base:latest "$keydir/id_ed25519.pub"
 	say "demo user \"demo\" ready; its key is $keydir/id_ed25519"
-	port=$(/usr/sbin/sshd -T 2>/dev/null | awk '$1 == "port" {print $2; exit}')
+	port=$(/usr/sbin/sshd -T 2>/dev/null | awk '$1 == "port" && !p {p = $2} END {print p}')
 	say "logging in: ssh -i $keydir/id_ed25519 -p ${port:-22} demo@127.0.0.1 'hostname; cat /etc/os-release | head -1'"
 	ssh -F /dev/null -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile="$keydir/known_hosts" \
 		-o IdentitiesOnly=yes -o BatchMode=yes -i "$keydir/id_ed25519" -p "${port:-22}" demo@127.0.0.1 \
