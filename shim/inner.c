@@ -5,6 +5,7 @@
 #include <libssh/libssh.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "command.h"
 #include "relay.h"
 
@@ -20,6 +22,29 @@
 #define INNER_CIPHERS   "aes128-gcm@openssh.com,chacha20-poly1305@openssh.com,aes128-ctr"
 
 extern char **environ;
+
+/* The handshake runs in non-blocking mode with our own poll, setting
+ * TCP_QUICKACK before each wait: otherwise the inner sshd's small writes meet
+ * our delayed ACKs and each step (KEX, auth, channel open) stalls ~40 ms. */
+static long long setup_deadline;
+
+static int wait_io(ssh_session s)
+{
+	int fd = ssh_get_fd(s), one = 1;
+	long long left = setup_deadline - mono_ms();
+	if (left <= 0)
+		return -1;
+	setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+	struct pollfd p = {
+	    .fd = fd, .events = POLLIN | (ssh_get_poll_flags(s) & SSH_WRITE_PENDING ? POLLOUT : 0)};
+	return poll(&p, 1, (int)left) < 0 && errno != EINTR ? -1 : 0;
+}
+
+/* rc = CALL, repeated while it answers AGAIN and the deadline allows. */
+#define DRIVE(s, rc, call, again)                                                                  \
+	do {                                                                                       \
+		(rc) = (call);                                                                     \
+	} while ((rc) == (again) && wait_io(s) == 0)
 
 /* "type base64 [comment]" -> a libssh public key. */
 static int import_pin(const char *line, ssh_key *ret, struct err *err)
@@ -51,7 +76,10 @@ static int connect_and_verify(ssh_session s, const struct inner_params *p, struc
 	ssh_options_set(s, SSH_OPTIONS_CIPHERS_C_S, INNER_CIPHERS);
 	ssh_options_set(s, SSH_OPTIONS_CIPHERS_S_C, INNER_CIPHERS);
 	ssh_options_set(s, SSH_OPTIONS_COMPRESSION, "no");
-	if (ssh_connect(s) != SSH_OK) {
+	ssh_set_blocking(s, 0);
+	int rc_connect;
+	DRIVE(s, rc_connect, ssh_connect(s), SSH_AGAIN);
+	if (rc_connect != SSH_OK) {
 		err_set(err, ECONNREFUSED, "cannot talk to your container's sshd: %s",
 		        ssh_get_error(s));
 		goto out;
@@ -75,7 +103,8 @@ static int authenticate(ssh_session s, const char *pem, struct err *err)
 	ssh_key key = NULL;
 	if (ssh_pki_import_privkey_base64(pem, NULL, NULL, NULL, &key) != SSH_OK)
 		return err_set(err, EINVAL, "your inner key is unreadable (tell your admin)");
-	int rc = ssh_userauth_publickey(s, NULL, key);
+	int rc;
+	DRIVE(s, rc, ssh_userauth_publickey(s, NULL, key), SSH_AUTH_AGAIN);
 	ssh_key_free(key);
 	if (rc != SSH_AUTH_SUCCESS)
 		return err_set(err, EACCES, "your container's sshd refused your inner key: %s",
@@ -94,15 +123,22 @@ static void send_env(ssh_channel ch, const char *session_id)
 		if (eq == NULL || (size_t)(eq - *e) >= sizeof(name))
 			continue;
 		snprintf(name, sizeof(name), "%.*s", (int)(eq - *e), *e);
-		ssh_channel_request_env(ch, name, eq + 1);
+		int rc;
+		DRIVE(ssh_channel_get_session(ch), rc, ssh_channel_request_env(ch, name, eq + 1),
+		      SSH_AGAIN);
 	}
-	ssh_channel_request_env(ch, "SSHBOX_SESSION", session_id);
+	int rc;
+	DRIVE(ssh_channel_get_session(ch), rc,
+	      ssh_channel_request_env(ch, "SSHBOX_SESSION", session_id), SSH_AGAIN);
 }
 
 static int open_channel(struct relay *r, const struct inner_params *p, struct err *err)
 {
 	ssh_channel ch = ssh_channel_new(r->session);
-	if (ch == NULL || ssh_channel_open_session(ch) != SSH_OK) {
+	int rc = SSH_ERROR;
+	if (ch != NULL)
+		DRIVE(r->session, rc, ssh_channel_open_session(ch), SSH_AGAIN);
+	if (rc != SSH_OK) {
 		ssh_channel_free(ch);
 		return err_set(err, EIO, "cannot open a session in your container: %s",
 		               ssh_get_error(r->session));
@@ -112,21 +148,30 @@ static int open_channel(struct relay *r, const struct inner_params *p, struct er
 	if (getenv("SSH_AUTH_SOCK") != NULL && kind != COMMAND_SFTP)
 		ssh_channel_request_auth_agent(ch);
 	send_env(ch, p->session_id);
-	if (kind != COMMAND_SFTP)
+	if (kind != COMMAND_SFTP) {
+		ssh_set_blocking(r->session, 1); /* rare: X11 is only asked for with a DISPLAY */
 		forward_request_x11(&r->forwards, ch);
+		ssh_set_blocking(r->session, 0);
+	}
 	if (isatty(STDIN_FILENO) && kind != COMMAND_SFTP) {
 		struct winsize ws = {.ws_col = 80, .ws_row = 24};
 		ioctl(STDIN_FILENO, TIOCGWINSZ, &ws);
 		const char *term = getenv("TERM");
-		if (ssh_channel_request_pty_size(ch, term && *term ? term : "xterm", ws.ws_col,
-		                                 ws.ws_row) != SSH_OK)
+		DRIVE(r->session, rc,
+		      ssh_channel_request_pty_size(ch, term && *term ? term : "xterm", ws.ws_col,
+		                                   ws.ws_row),
+		      SSH_AGAIN);
+		if (rc != SSH_OK)
 			return err_set(err, EIO, "the container refused a terminal: %s",
 			               ssh_get_error(r->session));
 		r->pty = 1;
 	}
-	int rc = kind == COMMAND_SHELL  ? ssh_channel_request_shell(ch)
-	         : kind == COMMAND_SFTP ? ssh_channel_request_subsystem(ch, "sftp")
-	                                : ssh_channel_request_exec(ch, p->command);
+	if (kind == COMMAND_SHELL)
+		DRIVE(r->session, rc, ssh_channel_request_shell(ch), SSH_AGAIN);
+	else if (kind == COMMAND_SFTP)
+		DRIVE(r->session, rc, ssh_channel_request_subsystem(ch, "sftp"), SSH_AGAIN);
+	else
+		DRIVE(r->session, rc, ssh_channel_request_exec(ch, p->command), SSH_AGAIN);
 	if (rc != SSH_OK)
 		return err_set(err, EIO, "the container refused to run %s: %s",
 		               kind == COMMAND_SFTP ? "sftp" : "the command",
@@ -158,6 +203,7 @@ int inner_session_run(const struct inner_params *p, struct inner_result *ret, st
 	maybe_debug();
 	int one = 1;
 	setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setup_deadline = mono_ms() + INNER_TIMEOUT_S * 1000LL;
 	ssh_session s = ssh_new();
 	if (s == NULL) {
 		close(p->fd);
