@@ -66,7 +66,8 @@ xvfb=$!
 sleep 1
 out=$(DISPLAY=:57 ssh "${sbx_ssh_opts[@]}" -Y -i "$key" -p "$SBX_PORT" $u@127.0.0.1 'echo $DISPLAY; xdpyinfo | grep -m1 dimensions' 2>&1)
 expect_match "ssh -Y: an X client in the container reaches the user's display" "dimensions: +[0-9]+x[0-9]+" "$out"
-kill $xvfb
+kill $xvfb 2>/dev/null
+wait $xvfb 2>/dev/null
 
 # 5. window resize in a tmux-driven pty session
 s=sbxrs$$
@@ -96,6 +97,7 @@ client=$!
 sleeping() { sbx_ssh $u 'pgrep -x sleep' >/dev/null; }
 check "the long command runs" wait_for 10 sleeping
 kill -9 $client
+wait $client 2>/dev/null
 no_sleep() { ! sleeping; }
 check "killing the client leaves no sleep in the container" wait_for 10 no_sleep
 no_shim() { [ "$(pgrep -u $u -f sshbox-shim | wc -l)" = 0 ]; }
