@@ -209,6 +209,15 @@ int proto_parse_request(const json_t *msg, struct proto_request *ret_req, struct
 {
 	struct proto_request req;
 	memset(&req, 0, sizeof(req));
+	/* Strict: a member this protocol does not have (say, a user name) is an
+	 * attempt at something it does not offer. */
+	const char *key;
+	json_t *member;
+	json_object_foreach((json_t *)msg, key, member) {
+		if (strcmp(key, "v") && strcmp(key, "op") && strcmp(key, "session") &&
+		    strcmp(key, "verb") && strcmp(key, "args"))
+			return err_set(err, EBADMSG, "unknown member \"%.32s\"", key);
+	}
 	json_t *v = json_object_get(msg, "v");
 	if (!json_is_integer(v) || json_integer_value(v) != PROTO_VERSION)
 		return err_set(err, EPROTO, "unsupported protocol version");

@@ -109,7 +109,7 @@ static void proto_requests(void **state)
 	               "\"session\":\"0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0\"}",
 	               0, NULL);
 	assert_int_equal(proto_parse_request(m, &req, &err), -1);
-	assert_string_equal(err.msg, "unknown op \"stop\"");
+	assert_string_equal(err.msg, "unknown member \"user\"");
 	json_decref(m);
 	unsigned char big[4] = {0x00, 0xa0, 0x00, 0x00}, zero[4] = {0};
 	size_t len;
