@@ -9,7 +9,8 @@
 #include <libssh/libssh.h>
 #include <stddef.h>
 
-#define OUTQ_SIZE (64 * 1024)
+#define OUTQ_SIZE                                                                                  \
+	(1280 * 1024) /* libssh 0.10's whole window: one read empties its buffer, no memmove */
 
 struct outq {
 	int fd;

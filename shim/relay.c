@@ -311,8 +311,12 @@ int relay_run(struct relay *r, struct err *err)
 			if (gone)
 				break;
 		}
-		if (p[P_SSH].revents)
-			ssh_event_dopoll(r->event, 0); /* read, dispatch and flush packets */
+		/* Read, dispatch and flush packets. libssh reads 4 KiB per round:
+		 * take several rounds while more is there, up to what one pass of
+		 * the loop can hand on. */
+		for (int round = 0; p[P_SSH].revents && round < 16; round++)
+			if (ssh_event_dopoll(r->event, 0) != SSH_OK)
+				break;
 		if ((p[P_STDIN].revents & (POLLIN | POLLHUP | POLLERR)) && input_read(r, &in)) {
 			gone = 1;
 			break;
