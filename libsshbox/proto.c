@@ -213,7 +213,8 @@ int proto_parse_request(const json_t *msg, struct proto_request *ret_req, struct
 	 * attempt at something it does not offer. */
 	const char *key;
 	json_t *member;
-	json_object_foreach((json_t *)msg, key, member) {
+	json_object_foreach((json_t *)msg, key, member)
+	{
 		if (strcmp(key, "v") && strcmp(key, "op") && strcmp(key, "session") &&
 		    strcmp(key, "verb") && strcmp(key, "args"))
 			return err_set(err, EBADMSG, "unknown member \"%.32s\"", key);

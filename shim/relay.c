@@ -14,18 +14,9 @@
 #include "clock.h"
 #include "log.h"
 #include "proto.h"
+#include "selfpipe.h"
 
 #define REJOIN_RETRY_MS 1000
-
-static int signal_pipe[2] = {-1, -1};
-
-static void on_signal(int sig)
-{
-	int saved = errno;
-	unsigned char b = (unsigned char)sig;
-	(void)!write(signal_pipe[1], &b, 1);
-	errno = saved;
-}
 
 static int signal_number(const char *name)
 {
@@ -152,15 +143,9 @@ static void outer_restore(struct outer_state *o)
 
 static int install_signals(void)
 {
-	if (signal_pipe[0] < 0 && pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
-		return -1;
-	struct sigaction sa = {.sa_handler = on_signal};
-	sigemptyset(&sa.sa_mask);
-	int sigs[] = {SIGWINCH, SIGTERM, SIGHUP, SIGINT, SIGQUIT};
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		sigaction(sigs[i], &sa, NULL);
+	static const int sigs[] = {SIGWINCH, SIGTERM, SIGHUP, SIGINT, SIGQUIT};
 	signal(SIGPIPE, SIG_IGN);
-	return 0;
+	return selfpipe_install(sigs, sizeof(sigs) / sizeof(sigs[0]));
 }
 
 static void resize(struct relay *r)
@@ -236,7 +221,8 @@ int relay_run(struct relay *r, struct err *err)
 	struct stat st;
 	int stdout_is_socket = fstat(STDOUT_FILENO, &st) == 0 && S_ISSOCK(st.st_mode);
 
-	if (install_signals() < 0)
+	int signal_fd = install_signals();
+	if (signal_fd < 0)
 		return err_sys(err, errno, "cannot set up signals");
 	ssh_set_blocking(r->session, 0);
 	r->event = ssh_event_new();
@@ -271,7 +257,7 @@ int relay_run(struct relay *r, struct err *err)
 
 		struct pollfd p[P_FORWARDS + FORWARD_MAX];
 		int window = ssh_channel_window_size(r->channel) > 0;
-		p[P_SIGNAL] = (struct pollfd){.fd = signal_pipe[0], .events = POLLIN};
+		p[P_SIGNAL] = (struct pollfd){.fd = signal_fd, .events = POLLIN};
 		p[P_SSH] = (struct pollfd){
 		    .fd = ssh_get_fd(r->session),
 		    .events = POLLIN |
@@ -302,7 +288,7 @@ int relay_run(struct relay *r, struct err *err)
 		}
 		if (p[P_SIGNAL].revents & POLLIN) {
 			unsigned char sig;
-			while (read(signal_pipe[0], &sig, 1) == 1) {
+			while (read(signal_fd, &sig, 1) == 1) {
 				if (sig == SIGWINCH)
 					resize(r);
 				else

@@ -21,18 +21,9 @@
 #include "events.h"
 #include "flags.h"
 #include "log.h"
+#include "selfpipe.h"
 #include "server.h"
 #include "session.h"
-
-static int signal_pipe[2] = {-1, -1};
-
-static void on_signal(int sig)
-{
-	int saved = errno;
-	unsigned char b = (unsigned char)sig;
-	(void)!write(signal_pipe[1], &b, 1);
-	errno = saved;
-}
 
 static void usage(FILE *f)
 {
@@ -153,15 +144,12 @@ int main(int argc, char **argv)
 	state_config_set(&cfg);
 	curl_global_init(CURL_GLOBAL_ALL);
 
-	if (pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
-		perror("sshbox-watchdog: pipe");
+	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
+	int signal_fd = selfpipe_install(sigs, sizeof(sigs) / sizeof(sigs[0]));
+	if (signal_fd < 0) {
+		perror("sshbox-watchdog: signals");
 		return 1;
 	}
-	struct sigaction sa = {.sa_handler = on_signal};
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	int ls = listen_socket(&cfg, &err);
@@ -183,7 +171,7 @@ int main(int argc, char **argv)
 
 	for (;;) {
 		struct pollfd p[2] = {{.fd = ls, .events = POLLIN},
-		                      {.fd = signal_pipe[0], .events = POLLIN}};
+		                      {.fd = signal_fd, .events = POLLIN}};
 		if (poll(p, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -192,7 +180,7 @@ int main(int argc, char **argv)
 		}
 		if (p[1].revents & POLLIN) {
 			unsigned char sig;
-			while (read(signal_pipe[0], &sig, 1) == 1) {
+			while (read(signal_fd, &sig, 1) == 1) {
 				if (sig == SIGHUP) {
 					struct config fresh;
 					if (config_load(config_path, &fresh, &err) < 0) {

@@ -25,6 +25,19 @@ static int engine_delete(struct engine *e, const char *path, const char *what, s
 	return rc;
 }
 
+/* The named user's record; a missing one means "not an sshbox user". */
+static int load_sshbox_user(const struct config *cfg, const char *user, struct user_record *ret_rec,
+                            struct err *err)
+{
+	if (!user_name_valid(user))
+		return err_set(err, EINVAL, "invalid user name \"%s\"", user);
+	if (record_load(cfg, user, ret_rec, err) == 0)
+		return 0;
+	if (err->code == ENOENT)
+		return err_set(err, ENOENT, "\"%s\" is not an sshbox user (no record)", user);
+	return -1; /* a damaged record: its own message names file and line */
+}
+
 int cmd_cleanuser(const struct config *cfg, int argc, char **argv, struct err *err)
 {
 	int purge = argc == 3 && strcmp(argv[2], "--purge") == 0;
@@ -32,10 +45,8 @@ int cmd_cleanuser(const struct config *cfg, int argc, char **argv, struct err *e
 		return err_set(err, EINVAL, "usage: sshbox cleanuser USER [--purge]");
 	const char *user = argv[1];
 	struct user_record rec;
-	if (!user_name_valid(user))
-		return err_set(err, EINVAL, "invalid user name \"%s\"", user);
-	if (record_load(cfg, user, &rec, err) < 0)
-		return err_set(err, ENOENT, "\"%s\" is not an sshbox user (no record)", user);
+	if (load_sshbox_user(cfg, user, &rec, err) < 0)
+		return -1;
 	struct passwd *pw = getpwnam(user);
 	struct group *gr = getgrnam(cfg->group);
 	if (pw != NULL && (gr == NULL || pw->pw_uid != rec.uid))
@@ -127,10 +138,8 @@ int cmd_set(const struct config *cfg, int argc, char **argv, struct err *err)
 		return err_set(err, EINVAL, "usage: sshbox set USER KEY=VALUE...");
 	const char *user = argv[1];
 	struct user_record rec;
-	if (!user_name_valid(user))
-		return err_set(err, EINVAL, "invalid user name \"%s\"", user);
-	if (record_load(cfg, user, &rec, err) < 0)
-		return err_set(err, ENOENT, "\"%s\" is not an sshbox user (no record)", user);
+	if (load_sshbox_user(cfg, user, &rec, err) < 0)
+		return -1;
 	for (int i = 2; i < argc; i++)
 		if (set_one(cfg, &rec, argv[i], err) < 0)
 			return -1;
