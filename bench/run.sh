@@ -105,11 +105,11 @@ sshfsread() { # WHO -> ms for a sequential read of bench.bin
 	direct) sshfs -p "$port" -o IdentityFile="$key",StrictHostKeyChecking=no,UserKnownHostsFile=/dev/null,BatchMode=yes root@127.0.0.1: $mnt ;;
 	esac
 	t=$(ms cat $mnt/bench.bin)
-	[ "$who" = shim ] && shim 'rm -f /root/bench.bin' # written by sftp put above
 	fusermount3 -u $mnt
 	echo "$t"
 }
 s=$(sshfsread shim) d=$(sshfsread direct)
+shim 'rm -f /root/bench.bin' # written by sftp put above
 row "sshfs read $((mid >> 20)) MiB, shim" "$(mbps $mid $s)" "- / $(ratio $d $s)" "target >= 1.0x direct"
 rm -f "/var/tmp/bench.$$" "/var/tmp/bench.b$$" "/var/tmp/bench.got$$"
 
