@@ -2,7 +2,7 @@
 # The whole test suite on a Debian 12 machine, as root: installs what is
 # missing, builds, brings up the test bed (dockerd, base image, sshd,
 # watchdog, test users), runs unit and end-to-end tests, takes the bed down.
-#   sudo tests/run.sh [ctest args...]
+#   tests/run.sh [ctest args...]   (as root)
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${SBX_BUILD:-$src/build}
