@@ -32,6 +32,23 @@ static void usage(FILE *f)
 	           "  --stderr       also log to standard error\n");
 }
 
+/* The pid in the pid file beside the socket is running. A watchdog killed
+ * a moment ago can still accept on its socket while it exits: its pid is
+ * gone already, so it does not block a restart. */
+static int previous_alive(const struct config *cfg)
+{
+	char dir[CONFIG_STR_MAX], path[CONFIG_STR_MAX + 32];
+	snprintf(dir, sizeof(dir), "%s", cfg->socket);
+	snprintf(path, sizeof(path), "%s/watchdog.pid", dirname(dir));
+	FILE *f = fopen(path, "re");
+	long pid = 0;
+	if (f == NULL)
+		return 1; /* no pid file: trust the socket */
+	int n = fscanf(f, "%ld", &pid);
+	fclose(f);
+	return n != 1 || pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH;
+}
+
 /* Binds the socket: mode 0660, group = the sshbox group, so only sshbox
  * accounts (and root) can connect at all. */
 static int listen_socket(const struct config *cfg, struct err *err)
@@ -57,7 +74,8 @@ static int listen_socket(const struct config *cfg, struct err *err)
 			return err_set(err, EEXIST, "%s exists and is not a socket", cfg->socket);
 		/* A live watchdog answers; a stale socket does not. */
 		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		int alive = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+		int alive = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+		            previous_alive(cfg);
 		if (probe >= 0)
 			close(probe);
 		if (alive)

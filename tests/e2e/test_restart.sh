@@ -17,6 +17,8 @@ got() { grep -q "^got $1$" "$T/out"; }
 check "the session works" wait_for 20 got one
 wd=$(cat "$SBX_ROOT/run/watchdog.pid")
 kill -9 "$wd"
+wd_gone() { ! kill -0 "$wd" 2>/dev/null; }
+wait_for 5 wd_gone
 echo two >&$in
 check "it keeps working with the watchdog dead" wait_for 10 got two
 sbx_start_watchdog
