@@ -1,6 +1,8 @@
-/* Atomic file replacement: write a temporary file beside the target, fsync
- * it, rename it over the target, fsync the directory. A crash leaves the old
- * file or the new one, never half of either. */
+/* Atomic file replacement: write an unnamed file (O_TMPFILE) beside the
+ * target, fsync it, name it, rename it over the target, fsync the directory.
+ * A crash leaves the old file or the new one, never half of either; a writer
+ * killed mid-write leaves nothing, and the rare leftover name of one killed
+ * between naming and renaming is swept by the next write. */
 #ifndef SSHBOX_ATOMICFILE_H
 #define SSHBOX_ATOMICFILE_H
 

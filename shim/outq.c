@@ -1,6 +1,7 @@
 #include "outq.h"
 
 #include <errno.h>
+#include <string.h>
 #include <unistd.h>
 
 int outq_flush(struct outq *q)
@@ -32,4 +33,13 @@ int outq_pump(struct outq *q, ssh_channel ch, int is_stderr)
 		q->len = (size_t)n;
 		q->off = 0;
 	}
+}
+
+int outq_append(struct outq *q, const char *data, size_t len)
+{
+	if (len > sizeof(q->buf) - q->len)
+		return -1;
+	memcpy(q->buf + q->len, data, len);
+	q->len += len;
+	return 0;
 }

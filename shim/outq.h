@@ -23,6 +23,8 @@ int outq_flush(struct outq *q);
 /* Refills from the channel stream whenever the queue empties, until the
  * channel has nothing or the descriptor is full; 0, or -1 (reader gone). */
 int outq_pump(struct outq *q, ssh_channel ch, int is_stderr);
+/* Queues bytes of our own (a notice) behind what is pending; -1 if full. */
+int outq_append(struct outq *q, const char *data, size_t len);
 static inline int outq_pending(const struct outq *q)
 {
 	return q->len > q->off;

@@ -209,6 +209,29 @@ static int input_read(struct relay *r, struct input *in)
 	return 0;
 }
 
+/* A message from the watchdog for the user (say, the container ran out of
+ * memory), written on the session's stderr. 0, or -1 if the watchdog's side
+ * is gone or spoke out of turn. */
+static int watchdog_notice(struct relay *r)
+{
+	json_t *m = NULL;
+	if (proto_recv(r->watchdog_fd, 1000, &m, NULL, NULL) < 0)
+		return -1;
+	const char *op = json_string_value(json_object_get(m, "op"));
+	const char *text = json_string_value(json_object_get(m, "message"));
+	int rc = -1;
+	if (op != NULL && strcmp(op, "notice") == 0 && text != NULL) {
+		char line[512];
+		int n = snprintf(line, sizeof(line), "%ssshbox: %.400s%s", r->pty ? "\r\n" : "",
+		                 text, r->pty ? "\r\n" : "\n");
+		outq_append(&r->err, line, (size_t)n);
+		log_info("session %s: watchdog notice: %s", r->session_id, text);
+		rc = 0;
+	}
+	json_decref(m);
+	return rc;
+}
+
 enum { P_SIGNAL, P_SSH, P_STDIN, P_STDOUT, P_STDERR, P_WATCHDOG, P_FORWARDS };
 
 int relay_run(struct relay *r, struct err *err)
@@ -315,8 +338,9 @@ int relay_run(struct relay *r, struct err *err)
 		for (int i = 0; i < np - P_FORWARDS; i++)
 			if (p[P_FORWARDS + i].revents & (POLLIN | POLLHUP | POLLERR))
 				forward_pump_in(&r->forwards, i, buf, sizeof(buf));
-		/* The watchdog restarted: re-register this session with the new one. */
-		if (r->watchdog_fd >= 0 && p[P_WATCHDOG].revents) {
+		/* A notice, or the watchdog restarted: then re-register this
+		 * session with the new one. */
+		if (r->watchdog_fd >= 0 && p[P_WATCHDOG].revents && watchdog_notice(r) < 0) {
 			close(r->watchdog_fd);
 			r->watchdog_fd = -1;
 			rejoin_at = r->rejoin ? mono_ms() + 200 : 0;

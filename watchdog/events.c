@@ -10,6 +10,7 @@
 #include "flags.h"
 #include "log.h"
 #include "names.h"
+#include "record.h"
 #include "session.h"
 
 static int label_filter(const struct config *cfg, const char *extra, char *buf, size_t size)
@@ -71,6 +72,25 @@ void events_adopt(const struct config *cfg, long long extra_ms)
 	engine_close(e);
 }
 
+/* The kernel killed a process in the container for want of memory: say so in
+ * the user's sessions, with the limit, rather than leave a bare "Killed". */
+static void note_oom(const struct config *cfg, const char *user)
+{
+	struct user_state *u = state_user(user);
+	struct user_record rec;
+	struct err err = {0};
+	long long limit = cfg->default_memory;
+	if (record_load(cfg, user, &rec, &err) == 0 && rec.memory >= 0)
+		limit = rec.memory;
+	char msg[200], size[32] = "";
+	if (limit > 0)
+		snprintf(size, sizeof(size), " (limit %lld MiB)", limit >> 20);
+	snprintf(msg, sizeof(msg),
+	         "your container ran out of memory%s: the kernel killed a process in it", size);
+	int n = u != NULL ? state_notify(u, msg) : 0;
+	log_warn("user \"%s\": container out of memory%s; told %d session(s)", user, size, n);
+}
+
 static int on_event(void *ctx, json_t *ev)
 {
 	const struct config *cfg = ctx;
@@ -83,6 +103,8 @@ static int on_event(void *ctx, json_t *ev)
 		return 0;
 	if (strcmp(action, "start") == 0) {
 		note_running(cfg, user, 0);
+	} else if (strcmp(action, "oom") == 0) {
+		note_oom(cfg, user);
 	} else if (strcmp(action, "die") == 0 || strcmp(action, "destroy") == 0) {
 		struct user_state *u = state_user(user);
 		log_info("user \"%s\": container %s", user,

@@ -169,6 +169,7 @@ static void hold_session(struct conn *c, struct user_state *u)
 	state_unlock();
 	log_info("user \"%s\" uid %u session %s: session open (%d live)", c->user, (unsigned)c->uid,
 	         c->session, n);
+	int linked = state_link(u, c->fd) == 0;
 	for (;;) {
 		struct pollfd p = {.fd = c->fd, .events = POLLIN};
 		if (poll(&p, 1, -1) < 0 && errno == EINTR)
@@ -187,6 +188,8 @@ static void hold_session(struct conn *c, struct user_state *u)
 			break;
 		hangup_user_session(c);
 	}
+	if (linked)
+		state_unlink(u, c->fd);
 	n = state_session_end(u);
 	log_info("user \"%s\" uid %u session %s: session closed (%d live)", c->user,
 	         (unsigned)c->uid, c->session, n);

@@ -21,6 +21,8 @@ struct user_state {
 	int stop_forced;      /* stopnow: stop even with sessions or daemon flag */
 	long long idle_since; /* wall-clock seconds the count last reached 0, 0 = busy */
 	int flags_watch;      /* inotify watch of the flag dir, -1 = none */
+	int *links;           /* live sessions' watchdog connections, for notices */
+	int nlinks, caplinks;
 	struct user_state *next;
 };
 
@@ -39,6 +41,14 @@ pthread_mutex_t *state_mutex(void);
  * grace period, and a new session cancels it. Both return the new count. */
 int state_session_begin(struct user_state *u);
 int state_session_end(struct user_state *u);
+
+/* A live session's connection, registered so notices reach it (the session's
+ * own thread only reads from it; notices are the only writes). */
+int state_link(struct user_state *u, int fd);
+void state_unlink(struct user_state *u, int fd);
+/* Sends {"op":"notice","message":...} to every live session of u, each
+ * within a deadline; returns how many took it. */
+int state_notify(struct user_state *u, const char *message);
 
 /* Idle stops (idle.c): a reaper thread sleeps until the earliest stop_at. */
 void idle_schedule(struct user_state *u, long long at_ms); /* with the lock held */
