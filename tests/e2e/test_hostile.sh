@@ -54,4 +54,48 @@ check "a symlink named stopnow stops the container (the name is all that counts)
 expect_eq "and the link's target on the host is untouched" "$shadow" "$(sha256sum /etc/shadow)"
 check "the link itself was removed" test ! -L "$SBX_STATE/users/sbt-alice/flags/stopnow"
 expect_eq "the watchdog serves on" ok "$(sbx_ssh sbt-bob 'echo ok')"
+
+# 4. Port squatting: the moment bob's container stops, a local process (as
+# another user) binds its old published port. Bob's next login goes through
+# the container's own network namespace, never that port: it works, and the
+# squatter hears nothing.
+sbx_ssh sbt-bob true
+old=$(sbx_ssh sbt-bob port)
+expect_match "port prints just the number" '^[0-9]+$' "$old"
+cat >"$T/squat.py" <<'PY'
+import socket, sys, select, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+deadline = time.time() + 10
+while True:  # the port frees when the container's proxy exits
+    try:
+        s.bind(("127.0.0.1", int(sys.argv[1]))); break
+    except OSError:
+        if time.time() > deadline: raise
+        time.sleep(0.01)
+s.listen(16); print("bound", flush=True)
+log = open(sys.argv[2], "a")
+while True:
+    c, a = s.accept(); c.settimeout(2)
+    try: data = c.recv(65536)
+    except OSError: data = b""
+    log.write("connection from %s:%d, %d bytes\n" % (a[0], a[1], len(data))); log.flush(); c.close()
+PY
+chmod 644 "$T/squat.py"
+: >"$T/squat.log"
+chmod 666 "$T/squat.log"
+stop_container sbt-bob
+runuser -u sbt-alice -- python3 "$T/squat.py" "$old" "$T/squat.log" >"$T/squat.out" 2>&1 &
+squatter=$!
+check "the squatter holds bob's old port" wait_for 10 grep -q bound "$T/squat.out"
+expect_eq "bob's next login works" ok "$(sbx_ssh sbt-bob 'echo ok')"
+expect_eq "in his own container (its host key file is his)" \
+	"$(cut -d' ' -f1-2 "$SBX_STATE/users/sbt-bob/etc/ssh_host_ed25519_key.pub")" \
+	"$(sbx_ssh sbt-bob 'cut -d" " -f1-2 /etc/sshbox/ssh_host_ed25519_key.pub')"
+new=$(sbx_ssh sbt-bob port)
+expect_ne "the container got another port" "$old" "$new"
+sleep 1
+expect_eq "the squatter heard nothing" "" "$(cat "$T/squat.log")"
+line=$(sbx_ssh sbt-bob hostkey)
+expect_match "hostkey gives the line to pin the new port" "^\[127\.0\.0\.1\]:$new ssh-ed25519 " "$line"
+kill $squatter
 finish
