@@ -7,7 +7,7 @@ set -euo pipefail
 runtime=(docker.io openssh-server openssh-client debootstrap ca-certificates curl jq xauth)
 build=(build-essential cmake pkg-config libssh-dev libjansson-dev
        libcurl4-openssl-dev uuid-dev)
-testing=(libcmocka-dev sshfs tmux xvfb x11-utils xauth procps iproute2 python3)
+testing=(libcmocka-dev sshfs tmux xvfb x11-utils xauth procps iproute2 python3 openssl)
 
 want=("${runtime[@]}" "${build[@]}")
 [ "${1:-}" = "--test" ] && want+=("${testing[@]}")
