@@ -1,12 +1,13 @@
 #include "box.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "names.h"
 
-static int parse_info(json_t *j, const struct config *cfg, const char *user,
+int box_parse_inspect(json_t *j, const struct config *cfg, const char *user,
                       struct container_info *ret, struct err *err)
 {
 	memset(ret, 0, sizeof(*ret));
@@ -23,13 +24,22 @@ static int parse_info(json_t *j, const struct config *cfg, const char *user,
 	json_t *state = json_object_get(j, "State");
 	if (id == NULL || !json_is_object(state))
 		return err_set(err, EBADMSG, "container inspect lacks Id or State");
-	snprintf(ret->id, sizeof(ret->id), "%s", id);
+	/* The id goes into engine URLs unescaped: only the engine's own hex form,
+	 * never empty or cut short. */
+	size_t id_len = strlen(id);
+	if (id_len == 0 || id_len >= sizeof(ret->id) || strspn(id, "0123456789abcdef") != id_len)
+		return err_set(err, EBADMSG, "container inspect has a bad Id");
+	memcpy(ret->id, id, id_len + 1);
 	const char *image =
 	    json_string_value(json_object_get(json_object_get(j, "Config"), "Image"));
 	snprintf(ret->image, sizeof(ret->image), "%s", image ? image : "");
 	ret->running = json_is_true(json_object_get(state, "Running")) &&
 	               !json_is_true(json_object_get(state, "Paused"));
-	ret->pid = (pid_t)json_integer_value(json_object_get(state, "Pid"));
+	/* Checked, not cast: a wrapped value could name a host process. */
+	json_int_t pid = json_integer_value(json_object_get(state, "Pid"));
+	if (pid < 0 || pid > INT_MAX)
+		return err_set(err, EBADMSG, "container inspect has a bad Pid");
+	ret->pid = (pid_t)pid;
 	json_t *bind = json_array_get(
 	    json_object_get(json_object_get(json_object_get(j, "NetworkSettings"), "Ports"),
 	                    "22/tcp"),
@@ -52,7 +62,7 @@ int box_lookup(struct engine *e, const struct config *cfg, const char *user,
 	int found = engine_inspect(e, "containers", name, &j, err);
 	if (found <= 0)
 		return found;
-	int rc = parse_info(j, cfg, user, ret_info, err);
+	int rc = box_parse_inspect(j, cfg, user, ret_info, err);
 	json_decref(j);
 	return rc < 0 ? -1 : 1;
 }

@@ -21,4 +21,10 @@ struct container_info {
 int box_lookup(struct engine *e, const struct config *cfg, const char *user,
                struct container_info *ret_info, struct err *err);
 
+/* Turns a container inspect answer into *ret_info, checking that the
+ * container is this instance's and user's. Pure: exposed for the fuzz
+ * harness. */
+int box_parse_inspect(json_t *j, const struct config *cfg, const char *user,
+                      struct container_info *ret_info, struct err *err);
+
 #endif

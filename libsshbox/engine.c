@@ -137,25 +137,51 @@ int engine_request(struct engine *e, const char *method, const char *path, json_
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	*ret_status = status;
 	json_t *j = NULL;
-	if (a.len > 0) {
-		json_error_t jerr;
-		j = json_loadb(a.data, a.len, 0, &jerr);
-		if (j == NULL && status < 300) {
-			free(a.data);
-			return err_set(
-			    err, EBADMSG,
-			    "container engine at %s answered %s %s with malformed JSON: %s",
-			    e->where, method, path, jerr.text);
-		}
-		if (j == NULL) /* an error answer in plain text: keep it as a message */
-			j = json_pack("{s:s%}", "message", a.data,
-			              a.len > 200 ? (size_t)200 : a.len);
-	}
+	int decoded = engine_decode_answer(a.data, a.len, status, &j, err);
 	free(a.data);
+	if (decoded < 0)
+		return err_wrap(err, "container engine at %s answered %s %s", e->where, method,
+		                path);
 	if (ret_json != NULL)
 		*ret_json = j;
 	else
 		json_decref(j);
+	return 0;
+}
+
+/* {"message":text}. JSON strings hold only UTF-8: text that is not (say, cut
+ * inside a character) keeps its printable ASCII, '?' for the rest, rather
+ * than the user reading "(no message)". */
+static json_t *plain_message(const char *text, size_t len)
+{
+	json_t *j = json_pack("{s:s%}", "message", text, len);
+	if (j != NULL)
+		return j;
+	char ascii[256];
+	if (len >= sizeof(ascii))
+		len = sizeof(ascii) - 1;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)text[i];
+		ascii[i] = '?';
+		if ((ch >= 0x20 && ch < 0x7f) || ch == '\n' || ch == '\t')
+			ascii[i] = text[i];
+	}
+	return json_pack("{s:s%}", "message", ascii, len);
+}
+
+int engine_decode_answer(const char *data, size_t len, long status, json_t **ret_json,
+                         struct err *err)
+{
+	json_t *j = NULL;
+	if (len > 0) {
+		json_error_t jerr;
+		j = json_loadb(data, len, 0, &jerr);
+		if (j == NULL && status < 300)
+			return err_set(err, EBADMSG, "malformed JSON: %s", jerr.text);
+		if (j == NULL) /* an error answer in plain text: keep it as a message */
+			j = plain_message(data, len > 200 ? (size_t)200 : len);
+	}
+	*ret_json = j;
 	return 0;
 }
 

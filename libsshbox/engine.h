@@ -24,6 +24,13 @@ void engine_close(struct engine *e);
 int engine_request(struct engine *e, const char *method, const char *path, json_t *body,
                    long timeout_s, long *ret_status, json_t **ret_json, struct err *err);
 
+/* Turns an answer's body (len bytes, may be 0) into *ret_json, NULL when
+ * empty. A malformed JSON body is an error for a success status; for an
+ * error status it is kept as {"message": the first 200 bytes}. Pure: no
+ * transport, exposed for the fuzz harness. */
+int engine_decode_answer(const char *data, size_t len, long status, json_t **ret_json,
+                         struct err *err);
+
 /* Checks for HTTP errors: returns 0 when status is one of the ok codes
  * (a 0-terminated list), else -1 with the engine's own message. */
 int engine_expect(long status, json_t *answer, const long *ok, const char *what, struct err *err);

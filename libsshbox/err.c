@@ -1,3 +1,4 @@
+#define SSHBOX_ERR_IMPL /* defines err_set & co.: no analyzer wrappers */
 #include "err.h"
 
 #include <errno.h>
@@ -7,7 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static void err_vformat(struct err *err, int code, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void err_vformat(struct err *err, int code,
+                                                              const char *fmt, va_list ap)
 {
 	err->code = code;
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);

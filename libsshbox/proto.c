@@ -45,7 +45,8 @@ int proto_send(int sock, json_t *msg, int pass_fd, int timeout_ms, struct err *e
 	frame[1] = (unsigned char)(len >> 16);
 	frame[2] = (unsigned char)(len >> 8);
 	frame[3] = (unsigned char)len;
-	memcpy(frame + 4, body, len);
+	/* A frame is length-prefixed bytes, not a C string: no NUL belongs in it. */
+	memcpy(frame + 4, body, len); /* NOLINT(bugprone-not-null-terminated-result) */
 
 	long long deadline = mono_ms() + timeout_ms;
 	size_t off = 0;
@@ -88,6 +89,20 @@ int proto_check_length(const unsigned char hdr[4], size_t *ret_len, struct err *
 		return err_set(err, EMSGSIZE, "message of %u bytes is over the limit of %d", len,
 		               PROTO_MAX_MSG);
 	*ret_len = len;
+	return 0;
+}
+
+int proto_decode(const char *buf, size_t len, json_t **ret_msg, struct err *err)
+{
+	json_error_t jerr;
+	json_t *msg = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (msg == NULL)
+		return err_set(err, EBADMSG, "malformed message: %s", jerr.text);
+	if (!json_is_object(msg)) {
+		json_decref(msg);
+		return err_set(err, EBADMSG, "malformed message: not an object");
+	}
+	*ret_msg = msg;
 	return 0;
 }
 
@@ -152,17 +167,9 @@ int proto_recv(int sock, int timeout_ms, json_t **ret_msg, int *ret_fd, struct e
 	}
 	if (recv_exact(sock, body, len, deadline, ret_fd ? &fd : NULL, err) < 0)
 		goto fail;
-	json_error_t jerr;
-	json_t *msg = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (msg == NULL) {
-		err_set(err, EBADMSG, "malformed message: %s", jerr.text);
+	json_t *msg = NULL;
+	if (proto_decode((const char *)body, len, &msg, err) < 0)
 		goto fail;
-	}
-	if (!json_is_object(msg)) {
-		json_decref(msg);
-		err_set(err, EBADMSG, "malformed message: not an object");
-		goto fail;
-	}
 	*ret_msg = msg;
 	if (ret_fd != NULL)
 		*ret_fd = fd;
@@ -215,8 +222,9 @@ int proto_parse_request(const json_t *msg, struct proto_request *ret_req, struct
 	json_t *member;
 	json_object_foreach((json_t *)msg, key, member)
 	{
-		if (strcmp(key, "v") && strcmp(key, "op") && strcmp(key, "session") &&
-		    strcmp(key, "verb") && strcmp(key, "args"))
+		if (strcmp(key, "v") != 0 && strcmp(key, "op") != 0 &&
+		    strcmp(key, "session") != 0 && strcmp(key, "verb") != 0 &&
+		    strcmp(key, "args") != 0)
 			return err_set(err, EBADMSG, "unknown member \"%.32s\"", key);
 	}
 	json_t *v = json_object_get(msg, "v");

@@ -22,6 +22,9 @@
  *   "list"    (root only) the watchdog's view of every user it knows:
  *             "users":[{"name","sessions","daemon","idle_since","stop_in"}].
  * Replies: {"ok":true,...} or {"ok":false,"error":MESSAGE_FOR_THE_USER}.
+ * Notices (watchdog -> shim, on a live session's connection, unasked):
+ *   {"v":1,"op":"notice","message":TEXT_FOR_THE_USER}, e.g. when the kernel
+ *   killed a process in the container for want of memory.
  */
 #ifndef SSHBOX_PROTO_H
 #define SSHBOX_PROTO_H
@@ -51,6 +54,10 @@ int proto_send(int sock, json_t *msg, int pass_fd, int timeout_ms, struct err *e
 /* Receives one frame within timeout_ms. *ret_fd gets a passed descriptor or
  * -1 (pass NULL to refuse descriptors: any that arrives is closed). */
 int proto_recv(int sock, int timeout_ms, json_t **ret_msg, int *ret_fd, struct err *err);
+
+/* Decodes one frame's body (len bytes, no length header) into a JSON object;
+ * the receiving half of proto_recv, exposed for the fuzz harness. */
+int proto_decode(const char *buf, size_t len, json_t **ret_msg, struct err *err);
 
 /* Checks a decoded request strictly: version, op, session id, verb. */
 int proto_parse_request(const json_t *msg, struct proto_request *ret_req, struct err *err);

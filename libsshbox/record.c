@@ -1,6 +1,7 @@
 #include "record.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -112,6 +113,40 @@ int record_load(const struct config *cfg, const char *user, struct user_record *
 	return record_parse(buf, len, path, ret_rec, err);
 }
 
+/* snprintf at *len; once text is full, only *len keeps growing. */
+__attribute__((format(printf, 4, 5))) static void append(char *text, size_t size, size_t *len,
+                                                         const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = *len < size ? vsnprintf(text + *len, size - *len, fmt, ap)
+	                    : vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	*len += n > 0 ? (size_t)n : 0;
+}
+
+int record_format(const char *user, const struct user_record *rec, char *text, size_t size,
+                  size_t *ret_len, struct err *err)
+{
+	size_t n = 0;
+	append(text, size, &n, "# sshbox user record for %s\nuid = %u\nimage = %s\n", user,
+	       (unsigned)rec->uid, rec->image);
+	if (rec->memory >= 0)
+		append(text, size, &n, "memory = %lld\n", rec->memory);
+	if (rec->nano_cpus >= 0)
+		append(text, size, &n, "cpus = %lld.%03lld\n", rec->nano_cpus / 1000000000LL,
+		       (rec->nano_cpus % 1000000000LL) / 1000000LL);
+	if (rec->pids >= 0)
+		append(text, size, &n, "pids = %ld\n", rec->pids);
+	append(text, size, &n, "fuse = %s\n", rec->fuse ? "yes" : "no");
+	for (int i = 0; i < rec->nmounts; i++)
+		append(text, size, &n, "mount = %s\n", rec->mounts[i]);
+	if (n >= size)
+		return err_set(err, E2BIG, "record of %s is too large", user);
+	*ret_len = n;
+	return 0;
+}
+
 int record_store(const struct config *cfg, const char *user, const struct user_record *rec,
                  struct err *err)
 {
@@ -119,22 +154,10 @@ int record_store(const struct config *cfg, const char *user, const struct user_r
 	if (user_path(cfg, user, "record", path, sizeof(path)) < 0)
 		return err_set(err, ENAMETOOLONG, "state dir path is too long");
 	char text[8192];
-	int n = snprintf(text, sizeof(text), "# sshbox user record for %s\nuid = %u\nimage = %s\n",
-	                 user, (unsigned)rec->uid, rec->image);
-	if (rec->memory >= 0)
-		n += snprintf(text + n, sizeof(text) - n, "memory = %lld\n", rec->memory);
-	if (rec->nano_cpus >= 0)
-		n += snprintf(text + n, sizeof(text) - n, "cpus = %lld.%03lld\n",
-		              rec->nano_cpus / 1000000000LL,
-		              (rec->nano_cpus % 1000000000LL) / 1000000LL);
-	if (rec->pids >= 0)
-		n += snprintf(text + n, sizeof(text) - n, "pids = %ld\n", rec->pids);
-	n += snprintf(text + n, sizeof(text) - n, "fuse = %s\n", rec->fuse ? "yes" : "no");
-	for (int i = 0; i < rec->nmounts; i++)
-		n += snprintf(text + n, sizeof(text) - n, "mount = %s\n", rec->mounts[i]);
-	if ((size_t)n >= sizeof(text))
-		return err_set(err, E2BIG, "record of %s is too large", user);
-	return atomic_write(path, text, (size_t)n, 0600, err);
+	size_t len = 0;
+	if (record_format(user, rec, text, sizeof(text), &len, err) < 0)
+		return -1;
+	return atomic_write(path, text, len, 0600, err);
 }
 
 static int path_ok(const char *p, size_t n)

@@ -36,6 +36,10 @@ int record_parse(const char *text, size_t len, const char *name, struct user_rec
                  struct err *err);
 int record_load(const struct config *cfg, const char *user, struct user_record *ret_rec,
                 struct err *err);
+/* Serialises rec into text (NUL-terminated, *ret_len bytes without it): what
+ * record_parse made of it parses back to the same record. */
+int record_format(const char *user, const struct user_record *rec, char *text, size_t size,
+                  size_t *ret_len, struct err *err);
 /* Serialises rec and writes it atomically. */
 int record_store(const struct config *cfg, const char *user, const struct user_record *rec,
                  struct err *err);

@@ -47,6 +47,14 @@ int hostverb_parse(const char *command, struct proto_request *ret, struct err *e
 				return err_set(err, E2BIG,
 				               "too many or too long arguments for \"%s\"",
 				               req.verb);
+			/* JSON carries only UTF-8: such an argument would be dropped on
+			 * the way, and "commit \xff" would run as plain "commit". */
+			json_t *utf8 = json_stringn(p, n);
+			if (utf8 == NULL)
+				return err_set(err, EINVAL,
+				               "argument %d of \"%s\" is not UTF-8 text",
+				               req.argc + 1, req.verb);
+			json_decref(utf8);
 			memcpy(req.args[req.argc++], p, n);
 		}
 		word++;
@@ -58,6 +66,19 @@ int hostverb_parse(const char *command, struct proto_request *ret, struct err *e
 	return 1;
 }
 
+json_t *hostverb_message(const char *session_id, const struct proto_request *req)
+{
+	json_t *args = json_array();
+	for (int i = 0; i < req->argc; i++) {
+		if (json_array_append_new(args, json_string(req->args[i])) < 0) {
+			json_decref(args); /* never send a request short of an argument */
+			return NULL;
+		}
+	}
+	return json_pack("{s:i,s:s,s:s,s:s,s:o}", "v", PROTO_VERSION, "op", "verb", "session",
+	                 session_id, "verb", req->verb, "args", args);
+}
+
 int hostverb_run(int wd, const char *session_id, const struct proto_request *req)
 {
 	if (strcmp(req->verb, "help") == 0) {
@@ -65,12 +86,9 @@ int hostverb_run(int wd, const char *session_id, const struct proto_request *req
 		return 0;
 	}
 	struct err err = {0};
-	json_t *args = json_array();
-	for (int i = 0; i < req->argc; i++)
-		json_array_append_new(args, json_string(req->args[i]));
-	json_t *msg = json_pack("{s:i,s:s,s:s,s:s,s:o}", "v", PROTO_VERSION, "op", "verb",
-	                        "session", session_id, "verb", req->verb, "args", args);
-	int rc = proto_send(wd, msg, -1, 10000, &err);
+	json_t *msg = hostverb_message(session_id, req);
+	int rc = msg ? proto_send(wd, msg, -1, 10000, &err)
+	             : err_set(&err, ENOMEM, "cannot encode the request");
 	json_decref(msg);
 	json_t *reply = NULL;
 	/* commit can take minutes on a large container */

@@ -10,6 +10,10 @@
  * err when it is a verb with unusable arguments. */
 int hostverb_parse(const char *command, struct proto_request *ret, struct err *err);
 
+/* The "verb" request for a parsed verb, as sent to the watchdog; NULL when
+ * out of memory or an argument is not UTF-8. */
+json_t *hostverb_message(const char *session_id, const struct proto_request *req);
+
 /* Runs a parsed verb through the watchdog; prints its output; returns the
  * exit status. "help" is answered here. */
 int hostverb_run(int wd, const char *session_id, const struct proto_request *req);
