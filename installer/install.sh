@@ -46,7 +46,9 @@ fi
 getent group sshbox >/dev/null || groupadd --system sshbox
 # Accounts that uninstall.sh locked get their logins back.
 for u in $(getent group sshbox | cut -d: -f4 | tr ',' ' '); do
-	[ -f "/var/lib/sshbox/users/$u/record" ] && usermod --unlock --expiredate '' "$u" 2>/dev/null || true
+	if [ -f "/var/lib/sshbox/users/$u/record" ]; then
+		usermod --unlock --expiredate '' "$u" 2>/dev/null || true
+	fi
 done
 install -d -m 0755 /var/lib/sshbox
 install -d -m 0700 /var/lib/sshbox/users

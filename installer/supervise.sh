@@ -23,6 +23,7 @@ stop() {
 
 start() {
 	"$bin" --help >/dev/null # fail here, not in the loop, if it cannot run
+	# shellcheck disable=SC2016 # $0, $1, $!: the inner bash expands them
 	setsid bash -c '
 		trap "exit 0" TERM
 		while :; do

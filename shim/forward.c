@@ -1,7 +1,9 @@
 #include "forward.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -11,8 +13,6 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-extern char **environ;
 
 static int on_data(ssh_session s, ssh_channel ch, void *data, uint32_t len, int is_stderr,
                    void *userdata)
@@ -70,15 +70,29 @@ ssh_channel forward_agent_open(ssh_session s, void *userdata)
 	return sock ? add_forward(userdata, connect_unix(sock)) : NULL;
 }
 
+/* The decimal number at s, up to the end or a '.'; -1 unless it is 0..max. */
+static int display_field(const char *s, long max)
+{
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	char *end = NULL;
+	errno = 0;
+	long n = strtol(s, &end, 10);
+	if (errno != 0 || n > max || (*end != '\0' && *end != '.'))
+		return -1;
+	return (int)n;
+}
+
 /* DISPLAY "host:N[.S]" (sshd gives localhost:10.0) or ":N": N, and whether
  * it is reached over TCP. */
 static int display_number(const char *display, int *ret_tcp)
 {
 	const char *colon = strrchr(display, ':');
-	if (colon == NULL)
+	int n = colon ? display_field(colon + 1, 65535 - 6000) : -1;
+	if (n < 0)
 		return -1;
 	*ret_tcp = colon != display && strncmp(display, "unix", 4) != 0;
-	return atoi(colon + 1);
+	return n;
 }
 
 ssh_channel forward_x11_open(ssh_session s, const char *addr, int port, void *userdata)
@@ -149,7 +163,9 @@ void forward_request_x11(struct forwards *fw, ssh_channel ch)
 	int screen = 0;
 	const char *dot = strrchr(display, '.');
 	if (dot != NULL && dot > strrchr(display, ':'))
-		screen = atoi(dot + 1);
+		screen = display_field(dot + 1, INT_MAX);
+	if (screen < 0)
+		return; /* a malformed screen number */
 	if (ssh_channel_request_x11(ch, 0, proto, cookie, screen) == SSH_OK)
 		snprintf(fw->x11_display, sizeof(fw->x11_display), "%s", display);
 }

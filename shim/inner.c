@@ -21,8 +21,6 @@
 #define INNER_TIMEOUT_S 20
 #define INNER_CIPHERS   "aes128-gcm@openssh.com,chacha20-poly1305@openssh.com,aes128-ctr"
 
-extern char **environ;
-
 /* The handshake runs in non-blocking mode with our own poll, setting
  * TCP_QUICKACK before each wait: otherwise the inner sshd's small writes meet
  * our delayed ACKs and each step (KEX, auth, channel open) stalls ~40 ms. */

@@ -297,9 +297,10 @@ int relay_run(struct relay *r, struct err *err)
 		int np = P_FORWARDS;
 		for (int i = 0; i < r->forwards.n; i++) {
 			struct forward *f = r->forwards.f[i];
-			p[np++] = (struct pollfd){.fd = f->out.fd,
-			                          .events = (f->fd_eof ? 0 : POLLIN) |
-			                                    (outq_pending(&f->out) ? POLLOUT : 0)};
+			p[np++] = (struct pollfd){
+			    .fd = f->out.fd,
+			    .events = (short)((f->fd_eof ? 0 : POLLIN) |
+			                      (outq_pending(&f->out) ? POLLOUT : 0))};
 		}
 		/* libssh 0.10 does not say when the inner window reopens: look again soon. */
 		int timeout = r->wake ? 0 : in.len > 0 && !window ? 50 : -1;

@@ -1,14 +1,50 @@
 #!/usr/bin/env bash
 # The whole test suite on a Debian 12 machine, as root: installs what is
-# missing, builds, brings up the test bed (dockerd, base image, sshd,
-# watchdog, test users), runs unit and end-to-end tests, takes the bed down.
-#   tests/run.sh [ctest args...]   (as root)
+# missing, then runs, in order (each phase must pass):
+#   static  clang-format, clang-tidy, cppcheck, shellcheck (tests/static.sh)
+#   test    build, bring up the test bed (dockerd, base image, sshd, watchdog,
+#           test users), unit and end-to-end tests, take the bed down
+#   asan    the same with AddressSanitizer + UBSan builds of every program;
+#           any sanitizer report fails the run
+#   fuzz    every libFuzzer harness for FUZZ_SECONDS (60) each (fuzz/run.sh)
+#   tests/run.sh [ctest args...]   (as root; SBX_PHASES="test asan" picks)
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
-build=${SBX_BUILD:-$src/build}
+phases=${SBX_PHASES:-static test asan fuzz}
 [ "$(id -u)" = 0 ] || { echo "tests/run.sh: run as root (it starts dockerd and sshd, adds test users)" >&2; exit 1; }
 "$src/installer/deps.sh" --test
-cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE="${SBX_BUILD_TYPE:-RelWithDebInfo}" >/dev/null
-cmake --build "$build" -j"$(nproc)"
-cd "$build"
-ctest --output-on-failure "$@"
+
+# suite BUILD_DIR BUILD_TYPE [ctest args...]: build, then ctest there.
+suite() {
+	local build=$1 type=$2
+	shift 2
+	cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE="$type" >/dev/null
+	cmake --build "$build" -j"$(nproc)"
+	(cd "$build" && SBX_BUILD_TYPE=$type ctest --output-on-failure "$@")
+}
+
+for phase in $phases; do
+	echo "=== tests/run.sh: $phase"
+	case $phase in
+	static) "$src/tests/static.sh" ;;
+	test) suite "${SBX_BUILD:-$src/build}" RelWithDebInfo "$@" ;;
+	asan)
+		# Where the sanitized programs write reports (see
+		# libsshbox/sanitizer_options.c): the shim runs as the test users.
+		reports=/var/tmp/sshbox-sanitizer
+		rm -rf "$reports"
+		mkdir -m 1777 "$reports"
+		status=0
+		suite "$src/build-asan" Asan "$@" || status=$?
+		if [ -n "$(ls -A "$reports")" ]; then
+			echo "tests/run.sh: sanitizer reports:" >&2
+			for f in "$reports"/*; do echo "--- $f" >&2; head -n 60 "$f" >&2; done
+			status=1
+		fi
+		[ "$status" = 0 ] || exit "$status"
+		;;
+	fuzz) "$src/fuzz/run.sh" "${FUZZ_SECONDS:-60}" ;;
+	*) echo "tests/run.sh: unknown phase \"$phase\" (static, test, asan, fuzz)" >&2; exit 2 ;;
+	esac
+done
+echo "=== tests/run.sh: all phases passed ($phases)"

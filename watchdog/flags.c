@@ -130,7 +130,7 @@ static void on_event(const struct inotify_event *ev)
 	struct user_state *u = user_by_watch(ev->wd);
 	if (u == NULL || ev->len == 0)
 		return;
-	int created = ev->mask & (IN_CREATE | IN_MOVED_TO);
+	int created = (ev->mask & (IN_CREATE | IN_MOVED_TO)) != 0;
 	struct config cfg;
 	state_config_get(&cfg);
 	if (created && strcmp(ev->name, "stopnow") == 0) {

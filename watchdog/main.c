@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <libgen.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -41,12 +42,16 @@ static int previous_alive(const struct config *cfg)
 	snprintf(dir, sizeof(dir), "%s", cfg->socket);
 	snprintf(path, sizeof(path), "%s/watchdog.pid", dirname(dir));
 	FILE *f = fopen(path, "re");
+	char line[32] = "";
 	long pid = 0;
 	if (f == NULL)
 		return 1; /* no pid file: trust the socket */
-	int n = fscanf(f, "%ld", &pid);
+	int got = fgets(line, sizeof(line), f) != NULL;
 	fclose(f);
-	return n != 1 || pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH;
+	line[strcspn(line, "\n")] = '\0';
+	if (!got || parse_long(line, 1, INT_MAX, &pid) < 0)
+		return 1; /* not a pid: trust the socket */
+	return kill((pid_t)pid, 0) == 0 || errno != ESRCH;
 }
 
 /* Binds the socket: mode 0660, group = the sshbox group, so only sshbox
@@ -62,9 +67,19 @@ static int listen_socket(const struct config *cfg, struct err *err)
 	if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST)
 		return err_sys(err, errno, "cannot create %s", dir);
 
+	/* The group lists every sshbox account: it outgrows any fixed buffer. */
 	struct group gr, *gres = NULL;
-	char buf[4096];
-	getgrnam_r(cfg->group, &gr, buf, sizeof(buf), &gres);
+	cleanup_free char *buf = NULL;
+	int grc = ERANGE;
+	for (size_t size = 4096; grc == ERANGE && size <= 64 * 1024 * 1024; size *= 2) {
+		free(buf);
+		buf = malloc(size);
+		if (buf == NULL)
+			return err_set(err, ENOMEM, "out of memory");
+		grc = getgrnam_r(cfg->group, &gr, buf, size, &gres);
+	}
+	if (grc != 0)
+		return err_sys(err, grc, "cannot look up group \"%s\"", cfg->group);
 	if (gres == NULL)
 		return err_set(err, ENOENT, "group \"%s\" does not exist", cfg->group);
 

@@ -7,8 +7,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char **environ;
-
 int run_program(char *const argv[], struct err *err)
 {
 	int pipefd[2];

@@ -1,17 +1,19 @@
+# shellcheck shell=bash
 # Shared settings of the test bed: a test instance of sshbox beside any real
 # one (own instance name, group, socket, state dir, sshd port).
 SBX_ROOT=${SBX_ROOT:-/var/tmp/sshbox-test}
 SBX_PORT=${SBX_PORT:-22220}
-SBX_INSTANCE=sshboxtest
-SBX_GROUP=sshboxtest
+SBX_INSTANCE=${SBX_INSTANCE:-sshboxtest}
+SBX_GROUP=${SBX_GROUP:-sshboxtest}
 SBX_CONF=$SBX_ROOT/etc/sshbox.conf
 SBX_SOCKET=$SBX_ROOT/run/watchdog.sock
+# shellcheck disable=SC2034 # read by the scripts that source this file
 SBX_STATE=$SBX_ROOT/state
 SBX_BIN=$SBX_ROOT/bin
 SBX_KEYS=$SBX_ROOT/keys
-SBX_USERS="sbt-alice sbt-bob"
-SBX_PLAIN=sbt-plain     # ordinary account on the same sshd: the floor for any ForceCommand
-SBX_NOREC=sbt-norec     # in the sshbox group, but no sshbox record
+SBX_USERS=${SBX_USERS:-"sbt-alice sbt-bob"}
+SBX_PLAIN=${SBX_PLAIN:-sbt-plain} # ordinary account on the same sshd: the floor for any ForceCommand
+SBX_NOREC=${SBX_NOREC:-sbt-norec} # in the sshbox group, but no sshbox record
 SBX_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SBX_BUILD=${SBX_BUILD:-$SBX_SRC/build}
 SBX_ENGINE=/var/run/docker.sock
@@ -36,14 +38,13 @@ sbx_container() { echo "$SBX_INSTANCE-$1"; }
 sbx_start_watchdog() {
 	(
 		# No inherited descriptors: a test's fifo writer must not outlive the test.
-		for fd in /proc/$BASHPID/fd/*; do
+		for fd in "/proc/$BASHPID/fd/"*; do
 			fd=${fd##*/}
 			[ "$fd" -gt 2 ] && eval "exec $fd>&-"
 		done
 		exec "$SBX_BIN/sshbox-watchdog" --config "$SBX_CONF" --stderr
 	) >>"$SBX_ROOT/watchdog.log" 2>&1 &
-	local i
-	for i in $(seq 1 100); do
+	for _ in $(seq 1 100); do
 		[ -S "$SBX_SOCKET" ] && [ "$(cat "$SBX_ROOT/run/watchdog.pid" 2>/dev/null)" = "$!" ] && return 0
 		sleep 0.05
 	done

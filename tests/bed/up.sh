@@ -37,7 +37,7 @@ getent group "$SBX_GROUP" >/dev/null || groupadd --system "$SBX_GROUP"
 wd_pid=$(cat "$SBX_ROOT/run/watchdog.pid" 2>/dev/null || true)
 if [ -z "$wd_pid" ] || ! kill -0 "$wd_pid" 2>/dev/null ||
 	[ "$(readlink "/proc/$wd_pid/exe")" != "$SBX_BIN/sshbox-watchdog" ]; then
-	[ -n "$wd_pid" ] && kill "$wd_pid" 2>/dev/null || true
+	if [ -n "$wd_pid" ]; then kill "$wd_pid" 2>/dev/null || true; fi
 	sbx_start_watchdog
 fi
 

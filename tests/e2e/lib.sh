@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers for end-to-end tests: real sshd, real ssh, real dockerd.
 # A test sources this, calls `check`/`expect_*`, and ends with `finish`.
 . "$(dirname "${BASH_SOURCE[0]}")/../bed/env.sh"

@@ -12,10 +12,10 @@ done
 wait
 fails=0
 for i in $(seq 1 20); do
-	[ "$(cat "$T/rc.$i")" = 0 ] && [ "$(cat "$T/out.$i")" = "login-$i" ] || {
+	if [ "$(cat "$T/rc.$i")" != 0 ] || [ "$(cat "$T/out.$i")" != "login-$i" ]; then
 		fails=$((fails + 1))
 		echo "login $i: rc $(cat "$T/rc.$i"): $(cat "$T/err.$i")"
-	}
+	fi
 done
 expect_eq "all 20 simultaneous first logins succeed" 0 $fails
 expect_eq "exactly one container exists" 1 "$(container_count $u)"

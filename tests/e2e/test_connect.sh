@@ -21,8 +21,8 @@ leftover_state() { sbx_ssh "$1" 'ls -d /run/sshbox-connect.* 2>/dev/null | wc -l
 
 # FUSE for alice only, for this test; put back to the default at the end.
 restore_fuse() {
-	sbx_admin set $u fuse=no >/dev/null
-	sbx_ssh $u remove --force >/dev/null 2>&1
+	sbx_admin set "$u" fuse=no >/dev/null
+	sbx_ssh "$u" remove --force >/dev/null 2>&1
 }
 trap 'restore_fuse; rm -rf "$T"' EXIT
 check "sh -n accepts sshbox-connect" sh -n "$CONNECT"
@@ -86,7 +86,7 @@ none_alive() {
 	for p; do alive "$p" && return 1; done
 	return 0
 }
-remote_sleeping() { sbx_ssh $u 'pgrep -x sleep >/dev/null && grep -q fuse.sshfs /proc/mounts'; }
+remote_sleeping() { sbx_ssh "$u" 'pgrep -x sleep >/dev/null && grep -q fuse.sshfs /proc/mounts'; }
 # (A background job of a script starts with SIGINT ignored; give it back the default.)
 mkdir "$T/tmp"
 TMPDIR=$T/tmp env --default-signal=INT "$CONNECT" -u $u -h 127.0.0.1 -P "$SBX_PORT" -i "$SBX_KEYS/$u" \

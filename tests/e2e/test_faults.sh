@@ -33,6 +33,7 @@ wait_for 10 test -s "$SBX_ROOT/sshd/sshd.pid"
 expect_ne "a new sshd runs" "$old" "$(cat "$SBX_ROOT/sshd/sshd.pid")"
 expect_eq "the live session kept its place" 1 "$(live_sessions sbt-alice)"
 expect_eq "a new login works" ok "$(sbx_ssh sbt-alice 'echo ok')"
+# shellcheck disable=SC2154 # open_session set it (by eval)
 echo data >&"$sess_fd_live"
 close_session live
 expect_eq "the old session ran to its end" closed "$(cat "$T/live.out")"
@@ -41,6 +42,7 @@ check "and was counted out" wait_for 10 sessions_are sbt-alice 0
 # 3. A long command (100 kB: about as long as the kernel lets sshd hand
 # SSH_ORIGINAL_COMMAND on) with newlines, both quotes and $(...): it runs in
 # the container as written, and nothing of it runs on the host.
+# shellcheck disable=SC2016 # the $(...) and `...` are the payload, kept literal
 {
 	printf '%s\n' 'touch /tmp/ran-here-$(id -u); echo "a\"b" '"'c\"d'"' $(echo sub) `echo tick`'
 	printf 'cat <<'"'"'EOF'"'"'\n'

@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 u=sbt-alice
 g=$(grace)
-stopped() { ! container_running $u; }
+stopped() { ! container_running "$u"; }
 
 # 1. Two sessions; close one: keeps running; close the other: stops.
 open_session one $u
@@ -42,7 +42,7 @@ port=$(sbx_ssh $u port)
 expect_match "port prints just a number" '^[0-9]+$' "$port"
 ssh "${sbx_ssh_opts[@]}" -i "$SBX_KEYS/$u" -p "$port" root@127.0.0.1 'sleep 600' &
 direct=$!
-direct_seen() { sbx_admin list | awk -v u=$u '$1 == u {exit !($5 == 1)}'; }
+direct_seen() { sbx_admin list | awk -v u="$u" '$1 == u {exit !($5 == 1)}'; }
 check "the direct session is counted" wait_for 20 direct_seen
 sleep $((g + 5))
 check "a direct session alone keeps the container running" container_running $u

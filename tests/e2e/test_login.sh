@@ -29,6 +29,7 @@ expect_eq "upload exit status" 0 $?
 got=$(sbx_ssh $u 'sha256sum f' | cut -d' ' -f1)
 expect_eq "64 MiB uploaded with 'cat > f' byte-identical" "$want" "$got"
 sbx_ssh $u 'rm f'
+# shellcheck disable=SC2016 # the remote shell expands it
 out=$(sbx_ssh $u 'printf "%s|" "$0" a\ b "c'"'"'d" $(echo e)' </dev/null)
 expect_match "command reaches the container shell verbatim" '\|a b\|c.d\|e\|$' "$out"
 

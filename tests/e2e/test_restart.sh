@@ -5,10 +5,11 @@
 . "$(dirname "$0")/lib.sh"
 u=sbt-bob
 g=$(grace)
-stopped() { ! container_running $u; }
+stopped() { ! container_running "$u"; }
 
 # A live, interactive session: lines in, answers out.
 mkfifo "$T/in"
+# shellcheck disable=SC2016 # the remote shell expands it
 sbx_ssh $u 'while read l; do echo "got $l"; done' <"$T/in" >"$T/out" 2>&1 &
 sess=$!
 exec {in}>"$T/in"

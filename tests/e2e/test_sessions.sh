@@ -72,7 +72,7 @@ wait $xvfb 2>/dev/null
 # 5. window resize in a tmux-driven pty session
 s=sbxrs$$
 tmux new-session -d -s $s -x 120 -y 40 "ssh ${sbx_ssh_opts[*]} -tt -i $key -p $SBX_PORT $u@127.0.0.1"
-screen() { tmux capture-pane -p -t $s; }
+screen() { tmux capture-pane -p -t "$s"; }
 prompt() { screen | grep -q 'root@.*#'; }
 wait_for 20 prompt
 tmux send-keys -t $s 'stty size' Enter
@@ -94,18 +94,19 @@ expect_eq "a signal-killed command ends as over a direct ssh" "$direct_rc" "$shi
 expect_eq "the client reports the same" "$(cat "$T/sigd.out")" "$(cat "$T/sig.out")"
 ssh "${sbx_ssh_opts[@]}" -i "$key" -p "$SBX_PORT" $u@127.0.0.1 'sleep 1000' &
 client=$!
-sleeping() { sbx_ssh $u 'pgrep -x sleep' >/dev/null; }
+sleeping() { sbx_ssh "$u" 'pgrep -x sleep' >/dev/null; }
 check "the long command runs" wait_for 10 sleeping
 kill -9 $client
 wait $client 2>/dev/null
 no_sleep() { ! sleeping; }
 check "killing the client leaves no sleep in the container" wait_for 10 no_sleep
-no_shim() { [ "$(pgrep -u $u -f sshbox-shim | wc -l)" = 0 ]; }
+no_shim() { [ "$(pgrep -u "$u" -f sshbox-shim | wc -l)" = 0 ]; }
 check "and no shim on the host" wait_for 10 no_shim
 
 # 7. LANG
 out=$(LANG=C.UTF-8 ssh "${sbx_ssh_opts[@]}" -o SendEnv=LANG -i "$key" -p "$SBX_PORT" $u@127.0.0.1 'echo $LANG')
 expect_eq "LANG reaches the container" C.UTF-8 "$out"
+# shellcheck disable=SC2016 # the remote shell expands it
 out=$(sbx_ssh $u 'echo $SSHBOX_SESSION')
 expect_match "the session id is visible inside" '^[0-9a-f-]{36}$' "$out"
 check "and in the watchdog's log" grep -q "session $out" "$SBX_ROOT/watchdog.log"

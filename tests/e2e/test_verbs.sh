@@ -56,7 +56,7 @@ out=$(ssh -F /dev/null -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$T/kn
 	-o IdentitiesOnly=yes -i "$SBX_KEYS/$u" -p "$(sbx_ssh $u port)" root@127.0.0.1 'echo pinned')
 expect_eq "direct ssh with that known_hosts line verifies the key" pinned "$out"
 out=$(sbx_ssh $u help)
-expect_match "help lists the verbs" "commit.*stop.*remove.*port" "$(echo $out)"
+expect_match "help lists the verbs" "commit.*stop.*remove.*port" "$out"
 out=$(sbx_ssh $u stop --bogus 2>&1)
 expect_eq "a bad verb option exits 1" 1 $?
 expect_match "naming the option" '"--bogus"' "$out"
