@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -243,4 +244,39 @@ int config_load(const char *path, struct config *ret_cfg, struct err *err)
 	if (kv_read_file(path, 0, buf, sizeof(buf), &len, err) < 0)
 		return err_wrap(err, "config");
 	return config_parse(buf, len, path, ret_cfg, err);
+}
+
+int config_socket_only(const char *path, char *ret_socket, size_t size)
+{
+	char buf[KVFILE_MAX_BYTES];
+	size_t len = 0;
+	struct err err = {0};
+	struct config dflt;
+	config_defaults(&dflt);
+	if (kv_read_file(path, 0, buf, sizeof(buf), &len, &err) < 0)
+		return -1;
+	char found[CONFIG_STR_MAX] = "";
+	int count = 0;
+	for (char *line = buf, *next; line != NULL && *line != '\0'; line = next) {
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		line += strspn(line, " \t");
+		if (strncmp(line, "socket", 6) != 0)
+			continue;
+		char *v = line + 6 + strspn(line + 6, " \t");
+		if (*v++ != '=')
+			continue;
+		v += strspn(v, " \t");
+		v[strcspn(v, " \t\r")] = '\0';
+		if (strlen(v) >= sizeof(found))
+			return -1;
+		count++;
+		strcpy(found, v);
+	}
+	const char *use = count == 0 ? dflt.socket : found;
+	if (count > 1 || use[0] != '/' || strlen(use) >= size)
+		return -1;
+	strcpy(ret_socket, use);
+	return 0;
 }

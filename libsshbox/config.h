@@ -28,6 +28,11 @@ struct config {
 void config_defaults(struct config *cfg);
 /* Parses the file at path over the defaults. */
 int config_load(const char *path, struct config *ret_cfg, struct err *err);
+/* For the shim when the file does not parse: the one "socket = /path" line
+ * (or the default when there is none), so that an admin's slip elsewhere in
+ * the file, which the running watchdog refuses too, locks nobody out. -1 when
+ * the file cannot be read or the socket line is missing or doubled. */
+int config_socket_only(const char *path, char *ret_socket, size_t size);
 /* Parses text as if read from a file named name (for tests and fuzzing). */
 int config_parse(const char *text, size_t len, const char *name, struct config *ret_cfg,
                  struct err *err);

@@ -82,10 +82,14 @@ int main(int argc, char **argv)
 		return hostverb_run(-1, session, &verb);
 	struct config cfg;
 	if (config_load(config_path, &cfg, &err) < 0) {
-		log_err("session %s: %s", session, err.msg);
-		fprintf(stderr, "sshbox: this host's sshbox configuration is broken; tell your "
-		                "admin\n");
-		return SHIM_FAILURE;
+		if (config_socket_only(config_path, cfg.socket, sizeof(cfg.socket)) < 0) {
+			log_err("session %s: %s", session, err.msg);
+			fprintf(stderr, "sshbox: this host's sshbox configuration is broken; "
+			                "tell your admin\n");
+			return SHIM_FAILURE;
+		}
+		log_warn("session %s: %s; going on with its socket %s", session, err.msg,
+		         cfg.socket);
 	}
 	int wd = watchdog_connect(cfg.socket, &err);
 	if (wd < 0) {
