@@ -23,6 +23,7 @@
 #include "flags.h"
 #include "log.h"
 #include "selfpipe.h"
+#include "holder.h"
 #include "server.h"
 #include "session.h"
 
@@ -193,7 +194,7 @@ int main(int argc, char **argv)
 	}
 	write_pidfile(&cfg);
 	if (flags_install_commands(&cfg, &err) < 0 || flags_start_watcher(&err) < 0 ||
-	    idle_start_reaper() < 0 || events_start() < 0) {
+	    idle_start_reaper() < 0 || events_start() < 0 || holder_start() < 0) {
 		fprintf(stderr, "sshbox-watchdog: %s\n",
 		        err.msg[0] ? err.msg : "cannot start threads");
 		log_err("%s", err.msg[0] ? err.msg : "cannot start threads");

@@ -1,7 +1,6 @@
 #include "server.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -10,12 +9,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "conn.h"
 #include "container.h"
 #include "admit.h"
 #include "clock.h"
 #include "engine.h"
 #include "flags.h"
-#include "hangup.h"
+#include "holder.h"
 #include "kvfile.h"
 #include "log.h"
 #include "names.h"
@@ -25,18 +25,7 @@
 #include "session.h"
 #include "verbs.h"
 
-#define REQUEST_TIMEOUT_MS  10000
-#define REPLY_TIMEOUT_MS    10000
-#define SSHD_READY_MS       30000
-#define HANDLER_STACK_BYTES (512 * 1024)
-
-struct conn {
-	int fd;
-	uid_t uid;
-	pid_t pid;
-	char user[USER_NAME_MAX + 1];
-	char session[PROTO_SESSION_LEN + 1];
-};
+#define SSHD_READY_MS 30000
 
 static void reply_error(struct conn *c, const char *msg)
 {
@@ -143,58 +132,6 @@ static int handle_login(struct conn *c, const struct config *cfg, const struct u
 	return rc;
 }
 
-/* The user's side vanished: hang up what this session left running. */
-static void hangup_user_session(struct conn *c)
-{
-	struct config cfg;
-	struct engine *e = NULL;
-	struct container_info info;
-	struct err err = {0};
-	state_config_get(&cfg);
-	if (engine_open(&cfg, &e, &err) == 0 && box_lookup(e, &cfg, c->user, &info, &err) > 0 &&
-	    info.running) {
-		int n = hangup_session(info.pid, c->session);
-		log_info("user \"%s\" uid %u session %s: client gone, hung up %d process(es)",
-		         c->user, (unsigned)c->uid, c->session, n);
-	}
-	engine_close(e);
-}
-
-/* The session lasts as long as the shim keeps this connection open. The
- * caller has counted it already (state_session_begin). */
-static void hold_session(struct conn *c, struct user_state *u)
-{
-	state_lock();
-	int n = u->sessions;
-	state_unlock();
-	log_info("user \"%s\" uid %u session %s: session open (%d live)", c->user, (unsigned)c->uid,
-	         c->session, n);
-	int linked = state_link(u, c->fd) == 0;
-	for (;;) {
-		struct pollfd p = {.fd = c->fd, .events = POLLIN};
-		if (poll(&p, 1, -1) < 0 && errno == EINTR)
-			continue;
-		/* The only message allowed now is the shim's "hangup"; anything else,
-		 * or the connection's end, ends the session. */
-		json_t *msg = NULL;
-		struct proto_request req;
-		struct err err = {0};
-		if (proto_recv(c->fd, REQUEST_TIMEOUT_MS, &msg, NULL, &err) < 0)
-			break;
-		int hangup = proto_parse_request(msg, &req, &err) == 0 &&
-		             req.op == PROTO_OP_HANGUP && strcmp(req.session, c->session) == 0;
-		json_decref(msg);
-		if (!hangup)
-			break;
-		hangup_user_session(c);
-	}
-	if (linked)
-		state_unlink(u, c->fd);
-	n = state_session_end(u);
-	log_info("user \"%s\" uid %u session %s: session closed (%d live)", c->user,
-	         (unsigned)c->uid, c->session, n);
-}
-
 static json_t *list_users(const struct config *cfg)
 {
 	json_t *users = json_array();
@@ -270,7 +207,7 @@ static void serve(struct conn *c)
 	switch (req.op) {
 	case PROTO_OP_LOGIN:
 		if (handle_login(c, &cfg, &rec) == 0)
-			hold_session(c, state_user(c->user));
+			c->held = state_user(c->user);
 		break;
 	case PROTO_OP_REJOIN:
 		if (state_user(c->user) == NULL)
@@ -280,7 +217,7 @@ static void serve(struct conn *c)
 		reply_ok(c);
 		log_info("user \"%s\" uid %u session %s: rejoined after a watchdog restart",
 		         c->user, (unsigned)c->uid, c->session);
-		hold_session(c, state_user(c->user));
+		c->held = state_user(c->user);
 		break;
 	case PROTO_OP_VERB: {
 		json_t *r = verb_run(&cfg, c->user, &rec, &req);
@@ -295,13 +232,34 @@ static void serve(struct conn *c)
 	}
 }
 
+int conn_thread(void *(*fn)(void *), struct conn *c)
+{
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, HANDLER_STACK_BYTES);
+	pthread_t t;
+	int rc = pthread_create(&t, &attr, fn, c);
+	pthread_attr_destroy(&attr);
+	return rc;
+}
+
+void conn_end(struct conn *c)
+{
+	close(c->fd);
+	admit_release(c->uid);
+	free(c);
+}
+
 static void *handler(void *arg)
 {
 	struct conn *c = arg;
 	serve(c);
-	close(c->fd);
-	admit_release(c->uid);
-	free(c);
+	/* A live session waits with the others (holder.c); this thread ends. */
+	if (c->held != NULL)
+		holder_add(c);
+	else
+		conn_end(c);
 	return NULL;
 }
 
@@ -329,14 +287,7 @@ int server_spawn(int fd)
 	c->uid = cred.uid;
 	c->pid = cred.pid;
 	strcpy(c->session, "-");
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, HANDLER_STACK_BYTES);
-	pthread_t t;
-	int rc = pthread_create(&t, &attr, handler, c);
-	pthread_attr_destroy(&attr);
-	if (rc != 0) {
+	if (conn_thread(handler, c) != 0) {
 		admit_release(cred.uid);
 		close(fd);
 		free(c);

@@ -1,6 +1,6 @@
-/* One thread per shim connection: identify the caller from SO_PEERCRED,
- * read one request with a deadline, answer it, and for a session hold the
- * connection until the shim goes away. */
+/* One thread per shim request: identify the caller from SO_PEERCRED, read
+ * one request with a deadline, answer it; a login's connection then becomes
+ * a live session, held by holder.c until the shim goes away. */
 #ifndef SSHBOX_SERVER_H
 #define SSHBOX_SERVER_H
 

@@ -1,0 +1,30 @@
+/* One shim connection, from accept to close: who is calling (from the
+ * kernel), what session it is, and whether it became a live session. */
+#ifndef SSHBOX_CONN_H
+#define SSHBOX_CONN_H
+
+#include <sys/types.h>
+
+#include "names.h"
+#include "proto.h"
+#include "session.h"
+
+#define REQUEST_TIMEOUT_MS  10000
+#define REPLY_TIMEOUT_MS    10000
+#define HANDLER_STACK_BYTES (512 * 1024)
+
+struct conn {
+	int fd;
+	uid_t uid;
+	pid_t pid;
+	char user[USER_NAME_MAX + 1];
+	char session[PROTO_SESSION_LEN + 1];
+	struct user_state *held; /* a live session's user, once the login is answered */
+};
+
+/* Closes the connection, gives back its admission slot, frees it. */
+void conn_end(struct conn *c);
+/* Runs fn(c) on a detached thread with the handlers' stack size. */
+int conn_thread(void *(*fn)(void *), struct conn *c);
+
+#endif
