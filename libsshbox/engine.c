@@ -278,6 +278,41 @@ static size_t stream_collect(char *ptr, size_t size, size_t nmemb, void *userdat
 	return n;
 }
 
+/* curl_easy_perform() for a transfer that may stay quiet for hours. The easy
+ * interface polls with a 1 s timeout, waking the watchdog every second for
+ * nothing; here the wait lasts until data arrives or curl has a timer due. */
+static CURLcode stream_perform(CURL *c)
+{
+	CURLM *m = curl_multi_init();
+	if (m == NULL || curl_multi_add_handle(m, c) != CURLM_OK) {
+		curl_multi_cleanup(m);
+		return CURLE_OUT_OF_MEMORY;
+	}
+	CURLcode rc = CURLE_OK;
+	for (int running = 1; running;) {
+		long timeout = -1;
+		if (curl_multi_perform(m, &running) != CURLM_OK ||
+		    curl_multi_timeout(m, &timeout) != CURLM_OK) {
+			rc = CURLE_RECV_ERROR;
+			break;
+		}
+		if (running && curl_multi_poll(m, NULL, 0,
+		                               timeout < 0 || timeout > 3600 * 1000 ? 3600 * 1000
+		                                                                    : (int)timeout,
+		                               NULL) != CURLM_OK) {
+			rc = CURLE_RECV_ERROR;
+			break;
+		}
+	}
+	int left = 0;
+	for (CURLMsg *msg; (msg = curl_multi_info_read(m, &left)) != NULL;)
+		if (msg->msg == CURLMSG_DONE)
+			rc = msg->data.result;
+	curl_multi_remove_handle(m, c);
+	curl_multi_cleanup(m);
+	return rc;
+}
+
 int engine_stream(struct engine *e, const char *path, engine_line_fn fn, void *ctx, struct err *err)
 {
 	char url[2048];
@@ -291,7 +326,12 @@ int engine_stream(struct engine *e, const char *path, engine_line_fn fn, void *c
 	CURL *c = setup_handle(e, url);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, stream_collect);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, st);
-	CURLcode rc = curl_easy_perform(c);
+	/* A peer that vanishes without a word (a remote engine): keepalive probes
+	 * end the stream within minutes instead of never. */
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPIDLE, 60L);
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPINTVL, 20L);
+	CURLcode rc = stream_perform(c);
 	int stopped = st->stop;
 	free(st);
 	if (rc != CURLE_OK && !stopped)

@@ -82,6 +82,7 @@ int main(int argc, char **argv)
 		return hostverb_run(-1, session, &verb);
 	struct config cfg;
 	if (config_load(config_path, &cfg, &err) < 0) {
+		config_defaults(&cfg);
 		if (config_socket_only(config_path, cfg.socket, sizeof(cfg.socket)) < 0) {
 			log_err("session %s: %s", session, err.msg);
 			fprintf(stderr, "sshbox: this host's sshbox configuration is broken; "
