@@ -202,15 +202,24 @@ int main(int argc, char **argv)
 	}
 	log_info("listening on %s (instance \"%s\", engine %s)", cfg.socket, cfg.instance,
 	         cfg.engine);
+	if (strncmp(cfg.engine, "tcp://", 6) == 0 && cfg.cert_path[0] == '\0')
+		log_warn("engine %s is plain TCP without TLS: whoever reaches it is root on the "
+		         "engine's host; set engine_cert_path",
+		         cfg.engine);
 
 	for (;;) {
 		struct pollfd p[2] = {{.fd = ls, .events = POLLIN},
 		                      {.fd = signal_fd, .events = POLLIN}};
 		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			log_err("poll: %m");
-			return 1;
+			/* Only a broken descriptor is fatal; anything passing (a
+			 * signal, a debugger's restart, no memory) is waited out. */
+			if (errno == EBADF || errno == EFAULT || errno == EINVAL) {
+				log_err("poll: %m");
+				return 1;
+			}
+			if (errno != EINTR)
+				sleep(1);
+			continue;
 		}
 		if (p[1].revents & POLLIN) {
 			unsigned char sig;
