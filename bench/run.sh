@@ -16,7 +16,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 export SBX_ROOT=${SBX_ROOT:-/var/tmp/sshbox-bench} SBX_PORT=${SBX_PORT:-22230}
 export SBX_INSTANCE=${SBX_INSTANCE:-sshboxbench} SBX_GROUP=${SBX_GROUP:-sshboxbench}
 export SBX_USERS=${SBX_USERS:-"sbb-alice sbb-bob"} SBX_PLAIN=${SBX_PLAIN:-sbb-plain}
-export SBX_NOREC=${SBX_NOREC:-sbb-norec} SBX_BUILD=${SBX_BUILD:-/var/tmp/sshbox-bench-build}
+export SBX_NOREC=${SBX_NOREC:-sbb-norec} SBX_BUILD=${SBX_BUILD:-$(dirname "$here")/build-bench}
 # shellcheck source-path=SCRIPTDIR source=../tests/bed/env.sh
 . "$here/../tests/bed/env.sh"
 

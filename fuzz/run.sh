@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer harnesses with clang and runs each for SECONDS
 # (default 60) on a copy of its seed corpus in the build dir.
-#   fuzz/run.sh [SECONDS]        FUZZ_BUILD=DIR (default /var/tmp/sshbox-fuzz-build)
+#   fuzz/run.sh [SECONDS]        FUZZ_BUILD=DIR (default build-fuzz in the source tree, ignored by git)
 # Prints one line per harness; exits non-zero naming each harness that found
 # a crash, a leak or a sanitizer error (its log and input stay in the build
 # dir). Nothing is written into the repository.
@@ -13,7 +13,7 @@ if ! [[ $secs =~ ^[0-9]+$ ]] || [ "$secs" -eq 0 ]; then
 	exit 2
 fi
 src=$(cd "$(dirname "$0")/.." && pwd)
-build=${FUZZ_BUILD:-/var/tmp/sshbox-fuzz-build}
+build=${FUZZ_BUILD:-$src/build-fuzz}
 harnesses=(proto config record engine command)
 declare -A max_len=([proto]=70000 [config]=65536 [record]=65536 [engine]=70000 [command]=8192)
 

@@ -3,11 +3,11 @@
 # ShellCheck. Prints each finding; exits 1 naming every failing tool and file.
 #   tests/static.sh
 # SBX_STATIC_BUILD: where cmake is configured for compile_commands.json
-# (default /var/tmp/sshbox-static-build); SBX_STATIC_JOBS: parallel jobs.
+# (default build-static in the source tree, ignored by git); SBX_STATIC_JOBS: parallel jobs.
 # Settings live beside the code: .clang-format, .clang-tidy, .shellcheckrc.
 set -uo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
-build=${SBX_STATIC_BUILD:-/var/tmp/sshbox-static-build}
+build=${SBX_STATIC_BUILD:-$src/build-static}
 jobs=${SBX_STATIC_JOBS:-$(nproc)}
 cd "$src" || exit 1
 
