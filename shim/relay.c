@@ -17,6 +17,7 @@
 #include "selfpipe.h"
 
 #define REJOIN_RETRY_MS 1000
+#define LAST_NOTICE_MS  500
 
 static int signal_number(const char *name)
 {
@@ -232,6 +233,17 @@ static int watchdog_notice(struct relay *r)
 	return rc;
 }
 
+/* The command was SIGKILLed (status 137 from a shell): likely the kernel's
+ * out-of-memory killer. Its notice travels engine -> watchdog -> here and may
+ * trail the command's end by a few milliseconds: wait for it, briefly. */
+static void last_notice(struct relay *r)
+{
+	int killed = r->exit_signal == SIGKILL || (r->got_status && r->exit_status == 137);
+	struct pollfd p = {.fd = r->watchdog_fd, .events = POLLIN};
+	if (killed && r->watchdog_fd >= 0 && poll(&p, 1, LAST_NOTICE_MS) == 1)
+		watchdog_notice(r);
+}
+
 enum { P_SIGNAL, P_SSH, P_STDIN, P_STDOUT, P_STDERR, P_WATCHDOG, P_FORWARDS };
 
 int relay_run(struct relay *r, struct err *err)
@@ -352,6 +364,9 @@ int relay_run(struct relay *r, struct err *err)
 	}
 	if (gone)
 		hang_up(r);
+	else
+		last_notice(r);
 	outer_restore(&outer);
+	outq_flush(&r->err); /* a last notice, now that fd 2 blocks again */
 	return rc;
 }

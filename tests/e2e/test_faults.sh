@@ -20,6 +20,9 @@ expect_contains "the user is told why, with the limit" \
 	"sshbox: your container ran out of memory (limit 64 MiB): the kernel killed a process in it" "$out"
 check "the watchdog logged it" grep -q 'user "sbt-oom": container out of memory (limit 64 MiB); told 1 session' \
 	"$SBX_ROOT/watchdog.log"
+out=$(as sbt-oom 'tail /dev/zero' 2>&1)
+expect_ne "a command killed as the session's last exits non-zero (killed by SIGKILL)" 0 $?
+expect_contains "and the user still hears why" "sshbox: your container ran out of memory" "$out"
 expect_eq "the next login works" ok "$(as sbt-oom 'echo ok')"
 
 # 2. sshd restarted (stop, start) with a session live.
