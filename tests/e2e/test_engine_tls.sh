@@ -74,6 +74,7 @@ check_not "and refuses none" curl -sf --max-time 5 --cacert "$pki/sbx-ca.pem" "h
 remove_container $u 2>/dev/null
 expect_eq "a first login over mutual TLS creates and starts the container" ok "$(sbx_ssh $u 'echo ok')"
 check "the container runs" container_running $u
+open_session held $u # keeps it running past the idle grace while we look
 tls_conn() { ss -tnpH state established "( dport = :$tls_port )" | grep -q "pid=$wd,"; }
 check "the watchdog's event stream is on the TLS port" wait_for 15 tls_conn
 expect_eq "a verb goes the same way" 0 "$(sbx_ssh $u port >/dev/null; echo $?)"
@@ -92,4 +93,5 @@ expect_match "naming the engine" "container engine" "$out"
 use_client client
 expect_eq "with ours again it works" ok "$(sbx_ssh $u 'echo ok')"
 check "the watchdog served throughout" kill -0 "$wd"
+close_session held
 finish
