@@ -165,7 +165,10 @@ static int path_ok(const char *p, size_t n)
 	if (n < 1 || p[0] != '/' || (n > 1 && p[n - 1] == '/'))
 		return 0;
 	for (size_t i = 0; i < n; i++) {
-		if (p[i] == ',' || p[i] == '\n' || (p[i] == '/' && i + 1 < n && p[i + 1] == '/'))
+		/* No control characters (a tab or CR would not survive the
+		 * record's own "key = value" lines), no ',' (Docker's separator). */
+		if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f || p[i] == ',' ||
+		    (p[i] == '/' && i + 1 < n && p[i + 1] == '/'))
 			return 0;
 		if (p[i] == '.' && p[i - 1] == '/' &&
 		    (i + 1 == n || p[i + 1] == '/' ||
