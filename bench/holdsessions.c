@@ -5,7 +5,7 @@
  *
  * For every USER, PER_USER sessions. Each session is one forked process that
  * becomes the user (groups, gid, uid), connects to the watchdog socket and
- * sends the shim's own "login" request (proto.h), takes the reply with the
+ * logs in with the shim's own client code (shim/watchdog_client.c), takes the reply with the
  * descriptor of the container's sshd, closes that descriptor and holds the
  * watchdog connection open: to the watchdog it is a live session, exactly
  * like a shim's. At most PARALLEL logins are in flight at once (first logins
@@ -22,29 +22,13 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <uuid/uuid.h>
 
 #include "config.h"
 #include "proto.h"
-
-#define LOGIN_TIMEOUT_MS (600 * 1000)
-
-static int connect_watchdog(const char *path)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -1;
-	strcpy(sa.sun_path, path);
-	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (s >= 0 && connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		close(s);
-		s = -1;
-	}
-	return s;
-}
+#include "watchdog_client.h"
 
 /* One session, in its own process: reports '1' or '0' on status, then holds
  * the watchdog connection until quit reaches end of file. */
@@ -60,32 +44,23 @@ static void session(const char *socket_path, const struct passwd *pw, int status
 		goto report;
 	}
 	prctl(PR_SET_PDEATHSIG, SIGTERM); /* cleared by setuid: set after it */
-	int wd = connect_watchdog(socket_path);
+	int wd = watchdog_connect(socket_path, &err);
 	if (wd < 0) {
-		fprintf(stderr, "holdsessions: %s: cannot reach %s: %m\n", pw->pw_name,
-		        socket_path);
+		fprintf(stderr, "holdsessions: %s: %s\n", pw->pw_name, err.msg);
 		goto report;
 	}
 	uuid_t uu;
 	char id[37];
 	uuid_generate(uu);
 	uuid_unparse_lower(uu, id);
-	json_t *req = json_pack("{s:i,s:s,s:s}", "v", PROTO_VERSION, "op", "login", "session", id);
-	json_t *reply = NULL;
-	int fd = -1;
-	if (proto_send(wd, req, -1, 10000, &err) < 0 ||
-	    proto_recv(wd, LOGIN_TIMEOUT_MS, &reply, &fd, &err) < 0) {
+	struct login_reply reply = {.sshd_fd = -1};
+	if (watchdog_login(wd, id, &reply, &err) < 0) {
 		fprintf(stderr, "holdsessions: %s: %s\n", pw->pw_name, err.msg);
-	} else if (!json_is_true(json_object_get(reply, "ok")) || fd < 0) {
-		const char *m = json_string_value(json_object_get(reply, "error"));
-		fprintf(stderr, "holdsessions: %s: refused: %s\n", pw->pw_name, m ? m : "?");
 	} else {
 		verdict = '1';
+		close(reply.sshd_fd);
+		login_reply_clear(&reply);
 	}
-	json_decref(req);
-	json_decref(reply);
-	if (fd >= 0)
-		close(fd);
 	if (write(status, &verdict, 1) != 1)
 		_exit(1);
 	if (verdict == '1') {
