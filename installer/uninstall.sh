@@ -71,6 +71,8 @@ if [ $purge = 1 ] && command -v curl >/dev/null; then
 	for img in $(api GET /images/json | jq -r ".[].RepoTags[]? | select(startswith(\"$inst-user:\"))"); do
 		api DELETE "/images/$img" >/dev/null
 	done
+	# Flag dirs are tmpfs mounts of their own (watchdog/flags.c).
+	findmnt -rn -o TARGET | grep '^/var/lib/sshbox/' | sort -r | xargs -r -n1 umount -l
 	rm -rf /var/lib/sshbox /etc/sshbox
 	say "purged containers, volumes, committed images, state and config of instance $inst"
 fi

@@ -19,10 +19,13 @@ void config_defaults(struct config *cfg)
 	strcpy(cfg->instance, "sshbox");
 	strcpy(cfg->group, "sshbox");
 	strcpy(cfg->default_image, "sshbox-base:latest");
+	/* On by default, so no user exhausts the host with a default install. */
+	cfg->default_memory = 4LL << 30;
 	cfg->default_pids = 1024;
 	cfg->idle_grace_seconds = 60;
 	cfg->stop_timeout_seconds = 10;
 	cfg->publish_port = 1;
+	strcpy(cfg->shim, SSHBOX_SHIM_PATH);
 }
 
 int parse_long(const char *s, long min, long max, long *ret)
@@ -185,6 +188,8 @@ static int set_value(struct config *cfg, const char *key, const char *v)
 	}
 	if (strcmp(key, "publish_port") == 0)
 		return parse_bool(v, &cfg->publish_port);
+	if (strcmp(key, "shim") == 0)
+		return set_path(cfg->shim, sizeof(cfg->shim), v);
 	return -2;
 }
 
@@ -201,6 +206,7 @@ static const char *const config_keys[] = {"engine",
                                           "idle_grace_seconds",
                                           "stop_timeout_seconds",
                                           "publish_port",
+                                          "shim",
                                           NULL};
 
 struct config_ctx {

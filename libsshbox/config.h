@@ -8,6 +8,9 @@
 
 #define SSHBOX_DEFAULT_CONFIG "/etc/sshbox/sshbox.conf"
 #define CONFIG_STR_MAX        256
+#ifndef SSHBOX_SHIM_PATH
+#define SSHBOX_SHIM_PATH "/usr/local/libexec/sshbox/sshbox-shim"
+#endif
 
 struct config {
 	char engine[CONFIG_STR_MAX];    /* unix socket path, or tcp://host:port */
@@ -23,6 +26,7 @@ struct config {
 	int idle_grace_seconds;
 	int stop_timeout_seconds;
 	int publish_port; /* publish the container's sshd on 127.0.0.1 */
+	char shim[CONFIG_STR_MAX]; /* sshbox-shim: also every sshbox account's login shell */
 };
 
 void config_defaults(struct config *cfg);

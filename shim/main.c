@@ -36,13 +36,63 @@ static int rejoin(void *ctx)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: sshbox-shim [--config FILE]\n"
+	           "       sshbox-shim -c COMMAND   (as an sshbox account's login shell)\n"
 	           "Run by sshd as ForceCommand; the requested command is in "
 	           "SSH_ORIGINAL_COMMAND.\n");
+}
+
+/* As the account's login shell, sshd runs us as "shim -c FORCED" where
+ * FORCED is the drop-in's "exec SHIM --config FILE": then we become that
+ * command. Any other -c COMMAND (or a login shell's bare start) means sshd
+ * ran no ForceCommand: COMMAND is what the user asked for, and it still goes
+ * into the container, never to a host shell. Returns 1 when FORCED was ours
+ * (args rewritten in place), 0 when COMMAND is the user's. */
+static int forced_invocation(const char *command, char **args, int max, char *buf, size_t size)
+{
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0 || strlen(command) >= size)
+		return 0;
+	self[n] = '\0';
+	strcpy(buf, command);
+	int argc = 0;
+	for (char *save = NULL, *w = strtok_r(buf, " \t", &save); w != NULL;
+	     w = strtok_r(NULL, " \t", &save)) {
+		if (argc == max - 1)
+			return 0;
+		args[argc++] = w;
+	}
+	args[argc] = NULL;
+	if (argc < 2 || strcmp(args[0], "exec") != 0)
+		return 0;
+	char *real = realpath(args[1], NULL);
+	int ours = real != NULL && strcmp(real, self) == 0;
+	free(real);
+	return ours ? argc : 0;
 }
 
 int main(int argc, char **argv)
 {
 	const char *config_path = SSHBOX_DEFAULT_CONFIG;
+	const char *command = getenv("SSH_ORIGINAL_COMMAND");
+	int unforced = 0;
+	static char forced_buf[8192];
+	char *forced_args[16];
+	if (argc == 3 && strcmp(argv[1], "-c") == 0) {
+		int n = forced_invocation(argv[2], forced_args, 16, forced_buf, sizeof(forced_buf));
+		if (n > 0) {
+			argc = n - 1; /* drop "exec": the rest is our own command line */
+			argv = forced_args + 1;
+		} else {
+			command = argv[2];
+			unforced = 1;
+			argc = 1;
+		}
+	} else if (argv[0][0] == '-') { /* a login shell: a shell in the container */
+		command = NULL;
+		unforced = 1;
+		argc = 1;
+	}
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     {NULL, 0, NULL, 0}};
@@ -67,9 +117,12 @@ int main(int argc, char **argv)
 	char session[37];
 	uuid_generate(uu);
 	uuid_unparse_lower(uu, session);
-	const char *command = getenv("SSH_ORIGINAL_COMMAND");
 	log_info("session %s: uid %u starts %s", session, (unsigned)getuid(),
 	         command ? "a command" : "a shell");
+	if (unforced)
+		log_warn("session %s: uid %u: run as a login shell, not through sshd's ForceCommand "
+		         "(is the sshbox drop-in missing, or the account outside the group?)",
+		         session, (unsigned)getuid());
 
 	struct err err = {0};
 	struct proto_request verb;

@@ -7,6 +7,24 @@
 
 #include "flags.h"
 #include "names.h"
+#include "netfence.h"
+#include "network.h"
+
+/* Bumped whenever the container spec changes what isolates a container. */
+#define SPEC_VERSION "2"
+
+/* Capabilities kept (all others dropped), each for the container's sshd or a
+ * root user's ordinary work: CHOWN, DAC_OVERRIDE, FOWNER, FSETID (files of
+ * any owner, package installs), KILL (signals within the container), SETUID,
+ * SETGID (sshd's privilege separation, su), SYS_CHROOT (sshd's privsep
+ * chroot), NET_BIND_SERVICE (servers on ports below 1024), AUDIT_WRITE
+ * (Debian's sshd writes login audit records and refuses logins without).
+ * Not kept: NET_RAW (raw sockets, ARP spoofing), MKNOD (device nodes),
+ * SETFCAP and SETPCAP (file and process capability games), and everything
+ * Docker never grants (SYS_ADMIN, NET_ADMIN, ...). */
+static const char *const kept_caps[] = {"CHOWN",  "DAC_OVERRIDE", "FOWNER",     "FSETID",
+                                        "KILL",   "SETUID",       "SETGID",     "SYS_CHROOT",
+                                        "NET_BIND_SERVICE",       "AUDIT_WRITE", NULL};
 
 /* The container's sshd: the per-user host key and authorized_keys come from
  * the host (read-only at /etc/sshbox); works with any image's OpenSSH. */
@@ -26,6 +44,21 @@ static json_t *labels(const struct config *cfg, const char *user)
 	return json_pack("{s:s,s:s}", "sshbox.instance", cfg->instance, "sshbox.user", user);
 }
 
+static json_t *container_labels(const struct config *cfg, const char *user)
+{
+	json_t *l = labels(cfg, user);
+	json_object_set_new(l, "sshbox.spec", json_string(SPEC_VERSION));
+	return l;
+}
+
+static json_t *string_array(const char *const *list)
+{
+	json_t *a = json_array();
+	for (int i = 0; list[i] != NULL; i++)
+		json_array_append_new(a, json_string(list[i]));
+	return a;
+}
+
 static long long limit_or(long long v, long long dflt)
 {
 	return v >= 0 ? v : dflt;
@@ -34,10 +67,11 @@ static long long limit_or(long long v, long long dflt)
 static json_t *create_body(const struct config *cfg, const char *user,
                            const struct user_record *rec, const char *image)
 {
-	char volume[128], etc[512], bind[600], hostname[64];
+	char volume[128], etc[512], bind[600], hostname[64], network[128];
 	box_volume_name(cfg->instance, user, volume, sizeof(volume));
 	user_path(cfg, user, "etc", etc, sizeof(etc));
 	snprintf(bind, sizeof(bind), "%s:/etc/sshbox:ro", etc);
+	network_name(cfg, network, sizeof(network));
 	snprintf(hostname, sizeof(hostname), "%s", user[0] == '_' ? user + 1 : user);
 	if (hostname[0] == '\0')
 		strcpy(hostname, "sshbox");
@@ -71,6 +105,11 @@ static json_t *create_body(const struct config *cfg, const char *user,
 		json_array_append_new(json_object_get(host, "SecurityOpt"),
 		                      json_string("apparmor=unconfined"));
 	}
+	json_object_set_new(host, "CapDrop", json_pack("[s]", "ALL"));
+	json_t *caps = string_array(kept_caps);
+	json_array_extend(caps, json_object_get(host, "CapAdd"));
+	json_object_set_new(host, "CapAdd", caps);
+	json_object_set_new(host, "NetworkMode", json_string(network));
 	long long memory = limit_or(rec->memory, cfg->default_memory);
 	if (memory > 0) {
 		json_object_set_new(host, "Memory", json_integer(memory));
@@ -88,7 +127,7 @@ static json_t *create_body(const struct config *cfg, const char *user,
 		    json_pack("{s:[{s:s,s:s}]}", "22/tcp", "HostIp", "127.0.0.1", "HostPort", ""));
 	return json_pack("{s:s, s:s, s:[s,s,s], s:[s], s:o, s:{s:{}}, s:[s], s:o}", "Image", image,
 	                 "Hostname", hostname, "Entrypoint", "/bin/sh", "-c", sshd_script, "Cmd",
-	                 "sshbox", "Labels", labels(cfg, user), "ExposedPorts", "22/tcp", "Env",
+	                 "sshbox", "Labels", container_labels(cfg, user), "ExposedPorts", "22/tcp", "Env",
 	                 "SSHBOX=1", "HostConfig", host);
 }
 
@@ -120,7 +159,7 @@ static int create(struct engine *e, const struct config *cfg, const char *user,
 		return -1;
 	if (has == 0)
 		return err_set(err, ENOENT, "image \"%s\" does not exist on the engine", image);
-	if (flags_prepare(cfg, user, err) < 0)
+	if (network_ensure(e, cfg, err) < 0)
 		return -1;
 	box_container_name(cfg->instance, user, name, sizeof(name));
 	snprintf(path, sizeof(path), "/containers/create?name=%s", name);
@@ -155,8 +194,8 @@ static int start(struct engine *e, const char *id, struct err *err)
 }
 
 int container_ensure(struct engine *e, const struct config *cfg, const char *user,
-                     const struct user_record *rec, struct container_info *ret_info,
-                     struct err *err)
+                     const struct user_record *rec, pid_t *fenced_pid,
+                     struct container_info *ret_info, struct err *err)
 {
 	struct container_info info;
 	int found = box_lookup(e, cfg, user, &info, err);
@@ -171,12 +210,18 @@ int container_ensure(struct engine *e, const struct config *cfg, const char *use
 			                 : err_set(err, ENOENT, "container vanished after create");
 	}
 	if (!info.running) {
-		if (start(e, info.id, err) < 0)
+		if (flags_prepare(cfg, user, err) < 0 || start(e, info.id, err) < 0)
 			return -1;
 		if (box_lookup(e, cfg, user, &info, err) <= 0)
 			return -1;
 		if (!info.running)
 			return err_set(err, ECHILD, "container stopped right after start");
+	}
+	/* Once per container start (and once after a watchdog restart). */
+	if (*fenced_pid != info.pid) {
+		if (netfence_apply(info.pid, err) < 0)
+			return err_wrap(err, "cannot fence the container's network");
+		*fenced_pid = info.pid;
 	}
 	*ret_info = info;
 	return 0;

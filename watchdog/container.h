@@ -15,13 +15,10 @@
 
 #define CONTAINER_SSHD_PORT 22
 
-/* Ensures the container exists and runs; fills *ret_info. */
+/* Ensures the container exists, runs and is fenced (netfence.h); fills
+ * *ret_info. *fenced_pid remembers the init pid last fenced. */
 int container_ensure(struct engine *e, const struct config *cfg, const char *user,
-                     const struct user_record *rec, struct container_info *ret_info,
-                     struct err *err);
-
-/* Reads the state of the user's container: 1 found, 0 none, -1 error. */
-int container_lookup(struct engine *e, const struct config *cfg, const char *user,
+                     const struct user_record *rec, pid_t *fenced_pid,
                      struct container_info *ret_info, struct err *err);
 
 #endif

@@ -1,13 +1,17 @@
 #include "flags.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "atomicfile.h"
@@ -15,6 +19,9 @@
 #include "log.h"
 #include "record.h"
 #include "session.h"
+
+/* Log lines one user's flag dir may cause per minute; the rest are counted. */
+#define FLAG_LOG_PER_MINUTE 20
 
 static const struct {
 	const char *name;
@@ -38,12 +45,36 @@ static const struct {
 
 static int inotify_fd = -1;
 
-int flags_install_commands(const struct config *cfg, struct err *err)
+static int flag_dir(const struct config *cfg, const char *user, char *buf, size_t size)
+{
+	return user_path(cfg, user, "flags", buf, size);
+}
+
+/* The flag dir is a small tmpfs of its own: container root can create names
+ * there, but never fill the disk that holds every user's state. */
+static int mount_flag_fs(const char *dir, struct err *err)
+{
+	struct statfs fs;
+	struct stat here, parent;
+	char up[600];
+	snprintf(up, sizeof(up), "%s/..", dir);
+	if (statfs(dir, &fs) < 0 || stat(dir, &here) < 0 || stat(up, &parent) < 0)
+		return err_sys(err, errno, "cannot inspect %s", dir);
+	if (fs.f_type == TMPFS_MAGIC && here.st_dev != parent.st_dev)
+		return 0; /* mounted already (by an earlier watchdog) */
+	if (mount("sshbox-flags", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	          "size=" FLAGS_FS_SIZE ",nr_inodes=" FLAGS_FS_INODES ",mode=0755") < 0)
+		return err_sys(err, errno, "cannot mount the flag file system on %s", dir);
+	return 0;
+}
+
+/* The commands are the user's own read-only copies: no host file is shared
+ * by every container. */
+static int write_commands(const struct config *cfg, const char *user, struct err *err)
 {
 	char dir[512], path[600];
-	snprintf(dir, sizeof(dir), "%s/container-bin", cfg->state_dir);
-	if (mkdir(cfg->state_dir, 0755) < 0 && errno != EEXIST)
-		return err_sys(err, errno, "cannot create %s", cfg->state_dir);
+	if (user_path(cfg, user, "bin", dir, sizeof(dir)) < 0)
+		return err_set(err, ENAMETOOLONG, "state dir path is too long");
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return err_sys(err, errno, "cannot create %s", dir);
 	for (size_t i = 0; i < N_COMMANDS; i++) {
@@ -54,11 +85,6 @@ int flags_install_commands(const struct config *cfg, struct err *err)
 	return 0;
 }
 
-static int flag_dir(const struct config *cfg, const char *user, char *buf, size_t size)
-{
-	return user_path(cfg, user, "flags", buf, size);
-}
-
 int flags_prepare(const struct config *cfg, const char *user, struct err *err)
 {
 	char dir[512];
@@ -66,10 +92,13 @@ int flags_prepare(const struct config *cfg, const char *user, struct err *err)
 		return err_set(err, ENAMETOOLONG, "state dir path is too long");
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return err_sys(err, errno, "cannot create %s", dir);
-	return 0;
+	if (mount_flag_fs(dir, err) < 0)
+		return -1;
+	return write_commands(cfg, user, err);
 }
 
-int flags_daemon(const struct config *cfg, const char *user)
+/* 1 when the name exists in the user's flag dir (never followed or opened). */
+static int flag_present(const struct config *cfg, const char *user, const char *name)
 {
 	char dir[512];
 	struct stat st;
@@ -78,22 +107,82 @@ int flags_daemon(const struct config *cfg, const char *user)
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd < 0)
 		return 0;
-	int on = fstatat(dfd, "daemon", &st, AT_SYMLINK_NOFOLLOW) == 0;
+	int on = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
 	close(dfd);
 	return on;
 }
 
+int flags_daemon(const struct config *cfg, const char *user)
+{
+	return flag_present(cfg, user, "daemon");
+}
+
 int flags_binds(const struct config *cfg, const char *user, char binds[][600], int max)
 {
-	char dir[512];
+	char dir[512], bin[512];
 	int n = 0;
-	if (max < 1 + (int)N_COMMANDS || flag_dir(cfg, user, dir, sizeof(dir)) < 0)
+	if (max < 1 + (int)N_COMMANDS || flag_dir(cfg, user, dir, sizeof(dir)) < 0 ||
+	    user_path(cfg, user, "bin", bin, sizeof(bin)) < 0)
 		return -1;
 	snprintf(binds[n++], 600, "%s:" FLAGS_MOUNT ":rw", dir);
 	for (size_t i = 0; i < N_COMMANDS; i++)
-		snprintf(binds[n++], 600, "%s/container-bin/%s:/usr/local/bin/%s:ro",
-		         cfg->state_dir, commands[i].name, commands[i].name);
+		snprintf(binds[n++], 600, "%s/%s:/usr/local/bin/%s:ro", bin, commands[i].name,
+		         commands[i].name);
 	return n;
+}
+
+/* A flood of flag changes must not flood the log: a few lines a minute per
+ * user, then one line saying how many were left out. */
+static int log_allowed(struct user_state *u)
+{
+	long long now = mono_ms();
+	int allowed;
+	state_lock();
+	if (now - u->flag_log_window >= 60000) {
+		if (u->flag_log_dropped > 0)
+			log_warn("user \"%s\": %d more flag changes in the last minute (not logged)",
+			         u->name, u->flag_log_dropped);
+		u->flag_log_window = now;
+		u->flag_log_count = 0;
+		u->flag_log_dropped = 0;
+	}
+	allowed = u->flag_log_count++ < FLAG_LOG_PER_MINUTE;
+	if (!allowed)
+		u->flag_log_dropped++;
+	state_unlock();
+	return allowed;
+}
+
+static void on_stopnow(const struct config *cfg, struct user_state *u)
+{
+	char dir[512];
+	flag_dir(cfg, u->name, dir, sizeof(dir));
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd >= 0) {
+		unlinkat(dfd, "stopnow", 0); /* removes the name itself, whatever it is */
+		close(dfd);
+	}
+	if (log_allowed(u))
+		log_info("user \"%s\": stopnow from inside the container", u->name);
+	idle_stop_now(u);
+}
+
+static void on_daemon_off(const struct config *cfg, struct user_state *u)
+{
+	state_lock();
+	if (u->sessions == 0 && u->stop_at == 0)
+		idle_schedule(u, mono_ms() + (long long)cfg->idle_grace_seconds * 1000);
+	state_unlock();
+}
+
+/* What the names say now, for a watch just set up (a stopnow left while no
+ * watchdog ran) or after the kernel dropped events (queue overflow). */
+static void rescan(const struct config *cfg, struct user_state *u)
+{
+	if (flag_present(cfg, u->name, "stopnow"))
+		on_stopnow(cfg, u);
+	else if (!flag_present(cfg, u->name, "daemon"))
+		on_daemon_off(cfg, u);
 }
 
 void flags_watch(const struct config *cfg, const char *user)
@@ -110,8 +199,11 @@ void flags_watch(const struct config *cfg, const char *user)
 		return;
 	}
 	state_lock();
+	int fresh = u->flags_watch != wd;
 	u->flags_watch = wd;
 	state_unlock();
+	if (fresh && flag_present(cfg, user, "stopnow"))
+		on_stopnow(cfg, u);
 }
 
 static struct user_state *user_by_watch(int wd)
@@ -125,30 +217,37 @@ static struct user_state *user_by_watch(int wd)
 	return found;
 }
 
+static void rescan_all(const struct config *cfg)
+{
+	log_warn("flag watcher: the kernel dropped events; rescanning every flag dir");
+	state_lock();
+	struct user_state *first = state_first();
+	state_unlock();
+	/* Entries are never freed or unlinked, so the walk needs no lock. */
+	for (struct user_state *u = first; u != NULL; u = u->next)
+		if (u->flags_watch >= 0)
+			rescan(cfg, u);
+}
+
 static void on_event(const struct inotify_event *ev)
 {
+	struct config cfg;
+	state_config_get(&cfg);
+	if (ev->mask & IN_Q_OVERFLOW) {
+		rescan_all(&cfg);
+		return;
+	}
 	struct user_state *u = user_by_watch(ev->wd);
 	if (u == NULL || ev->len == 0)
 		return;
 	int created = (ev->mask & (IN_CREATE | IN_MOVED_TO)) != 0;
-	struct config cfg;
-	state_config_get(&cfg);
 	if (created && strcmp(ev->name, "stopnow") == 0) {
-		char dir[512], path[600];
-		flag_dir(&cfg, u->name, dir, sizeof(dir));
-		snprintf(path, sizeof(path), "%s/stopnow", dir);
-		unlink(path); /* removes the name itself, whatever it is */
-		log_info("user \"%s\": stopnow from inside the container", u->name);
-		idle_stop_now(u);
+		on_stopnow(&cfg, u);
 	} else if (strcmp(ev->name, "daemon") == 0) {
-		log_info("user \"%s\": daemon mode %s", u->name, created ? "on" : "off");
-		if (!created) {
-			state_lock();
-			if (u->sessions == 0 && u->stop_at == 0)
-				idle_schedule(u,
-				              mono_ms() + (long long)cfg.idle_grace_seconds * 1000);
-			state_unlock();
-		}
+		if (log_allowed(u))
+			log_info("user \"%s\": daemon mode %s", u->name, created ? "on" : "off");
+		if (!created)
+			on_daemon_off(&cfg, u);
 	}
 }
 

@@ -1,7 +1,8 @@
-/* In-container flags. Each user's flag dir (state/users/NAME/flags) is
- * bind-mounted at /run/sshbox in the container; the commands `daemon`,
- * `nodaemon` and `stopnow` (plain /bin/sh scripts the watchdog writes to
- * state/container-bin and mounts at /usr/local/bin) create or remove names
+/* In-container flags. Each user's flag dir (state/users/NAME/flags, a tiny
+ * tmpfs of its own so it cannot fill the state disk) is bind-mounted at
+ * /run/sshbox in the container; the commands `daemon`, `nodaemon` and
+ * `stopnow` (plain /bin/sh scripts: the user's own read-only copies in
+ * state/users/NAME/bin, mounted at /usr/local/bin) create or remove names
  * there. The watchdog only looks at names: it never follows a link or opens
  * anything in that dir, so a planted symlink or FIFO cannot fool or block it. */
 #ifndef SSHBOX_FLAGS_H
@@ -10,17 +11,19 @@
 #include "config.h"
 #include "err.h"
 
-#define FLAGS_MOUNT "/run/sshbox"
+#define FLAGS_MOUNT     "/run/sshbox"
+#define FLAGS_FS_SIZE   "64k"
+#define FLAGS_FS_INODES "32"
 
-/* Writes the in-container commands to state/container-bin. */
-int flags_install_commands(const struct config *cfg, struct err *err);
-/* Creates the user's flag dir if missing. */
+/* Before every container start: the user's flag dir (mounted, if it is not
+ * yet) and their copies of the in-container commands. */
 int flags_prepare(const struct config *cfg, const char *user, struct err *err);
 /* 1 when the user's container is in daemon mode. */
 int flags_daemon(const struct config *cfg, const char *user);
 /* Starts the thread that watches flag dirs with inotify. */
 int flags_start_watcher(struct err *err);
-/* Watches the user's flag dir (idempotent). */
+/* Watches the user's flag dir (idempotent); a stopnow already there (left
+ * while no watchdog ran) is honoured when the watch is new. */
 void flags_watch(const struct config *cfg, const char *user);
 
 /* Bind specs for the container: flag dir and commands. */

@@ -93,7 +93,7 @@ static int handle_login(struct conn *c, const struct config *cfg, const struct u
 	 * lifecycle lock, so an idle stop can never slip in between. */
 	pthread_mutex_lock(&u->lifecycle);
 	state_session_begin(u);
-	if (container_ensure(e, cfg, c->user, rec, &info, &err) == 0)
+	if (container_ensure(e, cfg, c->user, rec, &u->fenced_pid, &info, &err) == 0)
 		sshd = netns_connect(info.pid, CONTAINER_SSHD_PORT, SSHD_READY_MS, &err);
 	pthread_mutex_unlock(&u->lifecycle);
 	engine_close(e);

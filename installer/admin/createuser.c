@@ -258,6 +258,11 @@ int cmd_createuser(const struct config *cfg, int argc, char **argv, struct err *
 			               "group \"%s\")",
 			               user, cfg->group);
 	}
+	if (access(cfg->shim, X_OK) < 0)
+		return err_sys(err, errno,
+		               "the login shell for sshbox accounts, %s (key \"shim\"), is not "
+		               "executable",
+		               cfg->shim);
 	if (ensure_group(cfg->group, &gid, err) < 0)
 		return -1;
 	snprintf(rec.image, sizeof(rec.image), "%s", image);
@@ -267,8 +272,11 @@ int cmd_createuser(const struct config *cfg, int argc, char **argv, struct err *
 	int created_state = access(state, F_OK) != 0;
 	int created_account = pw == NULL;
 	if (created_account) {
+		/* The shim is the login shell too: an sshd that lost the drop-in, or
+		 * an account taken out of the group, still lands in the container
+		 * or is refused, never in a host shell. */
 		char *ua[] = {"/usr/sbin/useradd", "--create-home",
-		              "--shell",           "/bin/bash",
+		              "--shell",           (char *)cfg->shim,
 		              "--groups",          (char *)cfg->group,
 		              "--comment",         "sshbox user",
 		              "--password",        "*",
@@ -282,6 +290,13 @@ int cmd_createuser(const struct config *cfg, int argc, char **argv, struct err *
 		}
 	}
 	rec.uid = pw->pw_uid;
+	if (!created_account && strcmp(pw->pw_shell, cfg->shim) != 0) {
+		char *um[] = {"/usr/sbin/usermod", "--shell", (char *)cfg->shim, (char *)user, NULL};
+		if (run_program(um, err) < 0) {
+			err_wrap(err, "cannot set the login shell of \"%s\"", user);
+			goto undo;
+		}
+	}
 	if (write_host_keys(pw, pubkeys, err) < 0 || write_state(cfg, user, pubkeys, &rec, err) < 0)
 		goto undo;
 	return 0;

@@ -3,6 +3,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <sys/mount.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -78,7 +79,12 @@ int cmd_cleanuser(const struct config *cfg, int argc, char **argv, struct err *e
 		if (run_program(ud, err) < 0)
 			return err_wrap(err, "cannot remove account \"%s\"", user);
 	}
+	/* The flag dir is a tmpfs of its own (watchdog/flags.c): rm cannot
+	 * remove a mount point. */
 	char dir[512];
+	user_path(cfg, user, "flags", dir, sizeof(dir));
+	if (umount2(dir, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT)
+		return err_sys(err, errno, "cannot unmount %s", dir);
 	user_path(cfg, user, NULL, dir, sizeof(dir));
 	char *rm[] = {"/bin/rm", "-rf", "--", dir, NULL};
 	if (run_program(rm, err) < 0)

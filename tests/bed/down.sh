@@ -22,5 +22,7 @@ for u in $SBX_USERS $SBX_PLAIN $SBX_NOREC sbt-new sbt-multi sbt-oom; do
 	id "$u" >/dev/null 2>&1 && userdel --remove "$u" 2>/dev/null
 done
 getent group "$SBX_GROUP" >/dev/null && groupdel "$SBX_GROUP"
+# Flag dirs are tmpfs mounts of their own (watchdog/flags.c).
+findmnt -rn -o TARGET | grep "^$SBX_ROOT/" | sort -r | xargs -r -n1 umount -l
 rm -rf "$SBX_ROOT"
 echo "test bed down"

@@ -29,6 +29,7 @@ group = $SBX_GROUP
 default_image = sshbox-base:latest
 idle_grace_seconds = ${SBX_GRACE:-5}
 stop_timeout_seconds = 2
+shim = $SBX_BIN/sshbox-shim
 CONF
 chmod 644 "$SBX_CONF"
 getent group "$SBX_GROUP" >/dev/null || groupadd --system "$SBX_GROUP"

@@ -1,0 +1,17 @@
+/* A fence inside each container's own network namespace: new outgoing
+ * connections to the container's own subnets (the other containers and the
+ * bridge's gateway, which is the engine's host) and to every address of this
+ * host are refused; the internet, the container's loopback and answers to
+ * connections made to it stay open. Container root cannot lift it: it has no
+ * NET_ADMIN. Applied with the host's iptables-restore run in that namespace,
+ * after every start. */
+#ifndef SSHBOX_NETFENCE_H
+#define SSHBOX_NETFENCE_H
+
+#include <sys/types.h>
+
+#include "err.h"
+
+int netfence_apply(pid_t pid, struct err *err);
+
+#endif
