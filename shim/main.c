@@ -134,7 +134,15 @@ int main(int argc, char **argv)
 	if (is_verb && strcmp(verb.verb, "help") == 0)
 		return hostverb_run(-1, session, &verb);
 	struct config cfg;
-	if (config_load(config_path, &cfg, &err) < 0) {
+	int loaded = config_load(config_path, &cfg, &err) == 0;
+	if (!loaded && unforced) {
+		log_err("session %s: %s", session, err.msg);
+		fprintf(stderr, "sshbox: sshd did not send this sshbox account into its container "
+		                "(the sshbox drop-in is missing, or the account is outside the "
+		                "sshbox group); tell your admin\n");
+		return SHIM_FAILURE;
+	}
+	if (!loaded) {
 		config_defaults(&cfg);
 		if (config_socket_only(config_path, cfg.socket, sizeof(cfg.socket)) < 0) {
 			log_err("session %s: %s", session, err.msg);

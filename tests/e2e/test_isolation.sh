@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Issue 12: a container sees only itself. From alice's container, as root
+# there: no TCP connection reaches bob's container (his sshd, a server he runs
+# on 0.0.0.0), the bridge's gateway (the host) or the host's published ports;
+# no raw socket opens; no mount privilege. 600 connection attempts at bob's
+# sshd neither count as his sessions nor lock him out.
+. "$(dirname "$0")/lib.sh"
+a=sbt-alice b=sbt-bob
+net="$SBX_INSTANCE-net"
+
+gcc -static -O2 -o "$T/netprobe" "$(dirname "$0")/tools/netprobe.c" || { not_ok "netprobe builds"; finish; }
+for u in $a $b; do
+	sbx_ssh $u 'cat > /tmp/netprobe && chmod 755 /tmp/netprobe && daemon >/dev/null' <"$T/netprobe"
+done
+check "both containers run" container_running $a
+check "on the instance's own network" test "$(container_field $a '.HostConfig.NetworkMode')" = "$net"
+expect_eq "which keeps containers apart (icc off)" false \
+	"$(sbx_api GET "/networks/$net" | jq -r '.Options["com.docker.network.bridge.enable_icc"]')"
+bob_ip=$(container_field $b ".NetworkSettings.Networks[\"$net\"].IPAddress")
+gw=$(container_field $b ".NetworkSettings.Networks[\"$net\"].Gateway")
+bob_port=$(container_field $b '.NetworkSettings.Ports["22/tcp"][0].HostPort')
+expect_match "bob has an address on it" '^[0-9.]+$' "$bob_ip"
+
+# bob's own server on 0.0.0.0:8000; bob reaches it (so a refusal below means
+# the fence, not a server that is not there).
+sbx_ssh $b 'nohup /tmp/netprobe listen 8000 >/dev/null 2>&1 &'
+sleep 0.5
+expect_eq "bob reaches his own server on his address" open "$(sbx_ssh $b "/tmp/netprobe connect $bob_ip 8000")"
+
+for port in 22 8000; do
+	out=$(sbx_ssh $a "/tmp/netprobe connect $bob_ip $port")
+	expect_ne "alice cannot connect to bob's container on $port" open "$out"
+done
+out=$(sbx_ssh $a "/tmp/netprobe connect $gw $bob_port")
+expect_ne "alice cannot reach bob's published port through the gateway" open "$out"
+out=$(sbx_ssh $a "/tmp/netprobe connect 127.0.0.1 $bob_port")
+expect_ne "nor on her own loopback" open "$out"
+out=$(sbx_ssh $a "/tmp/netprobe connect $gw $SBX_PORT")
+expect_ne "nor the host's sshd through the gateway" open "$out"
+# A host server on every address: reachable from the host, not from alice.
+python3 -c 'import socket,time
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", 22399)); s.listen(8); time.sleep(60)' &
+host_srv=$!
+sleep 0.5
+check "the host's own server answers on 127.0.0.1" bash -c 'exec 3<>/dev/tcp/127.0.0.1/22399'
+out=$(sbx_ssh $a "/tmp/netprobe connect $gw 22399")
+expect_ne "alice cannot reach a host server on 0.0.0.0 through the gateway" open "$out"
+kill $host_srv 2>/dev/null
+
+out=$(sbx_ssh $a '/tmp/netprobe raw')
+expect_ne "alice cannot open a raw socket (no NET_RAW)" 0 $?
+expect_contains "the kernel says why" "not permitted" "$out"
+capeff=$(sbx_ssh $a "awk '/^CapEff/ {print \$2}' /proc/self/status")
+for cap in 13:NET_RAW 21:SYS_ADMIN 27:MKNOD 12:NET_ADMIN 31:SETFCAP 8:SETPCAP; do
+	bit=${cap%%:*}
+	expect_eq "CapEff has no ${cap#*:}" 0 $(((16#$capeff >> bit) & 1))
+done
+check_not "mount -t proc fails" sbx_ssh $a 'mkdir -p /mnt/p && mount -t proc none /mnt/p'
+check_not "unshare -m fails" sbx_ssh $a 'unshare -m true'
+check_not "a remount of the bound daemon command fails" sbx_ssh $a 'mount -o remount,rw,bind /usr/local/bin/daemon'
+check_not "the daemon command is read-only" sbx_ssh $a 'echo x >> /usr/local/bin/daemon'
+check_not "core_pattern is not writable" sbx_ssh $a 'echo "|/tmp/x" > /proc/sys/kernel/core_pattern'
+src=$(container_field $a '.Mounts[] | select(.Destination == "/usr/local/bin/daemon") | .Source')
+expect_eq "alice's daemon command is her own copy" "$SBX_STATE/users/$a/bin/daemon" "$src"
+out=$(sbx_ssh $a 'head -c 1048576 /dev/zero > /run/sshbox/big; echo rc=$?; rm -f /run/sshbox/big')
+expect_contains "the flag dir is size-bounded" "rc=1" "$out"
+
+# 600 connection attempts at bob's sshd from alice's container.
+sbx_ssh $a "/tmp/netprobe flood $bob_ip 22 600 15" >"$T/flood" &
+flood=$!
+sleep 3
+expect_eq "bob has no direct sessions from them" 0 \
+	"$(sbx_admin list | awk -v u=$b '$1 == u {print $5}')"
+start=$(date +%s%N)
+expect_eq "bob logs in meanwhile" ok "$(sbx_ssh $b 'echo ok')"
+echo "# bob's login during the flood: $((($(date +%s%N) - start) / 1000000)) ms"
+wait $flood
+expect_eq "none of alice's 600 connections was accepted" 0 "$(head -1 "$T/flood")"
+
+for u in $a $b; do sbx_ssh $u 'nodaemon >/dev/null; pkill -f "netprobe listen"'; done
+finish
