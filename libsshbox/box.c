@@ -20,6 +20,10 @@ int box_parse_inspect(json_t *j, const struct config *cfg, const char *user,
 		               "a container named for user \"%s\" exists that this sshbox instance "
 		               "did not create",
 		               user);
+	long spec = 0;
+	const char *spec_label = json_string_value(json_object_get(lab, "sshbox.spec"));
+	if (spec_label != NULL && parse_long(spec_label, 1, 1000000, &spec) == 0)
+		ret->spec = (int)spec;
 	const char *id = json_string_value(json_object_get(j, "Id"));
 	json_t *state = json_object_get(j, "State");
 	if (id == NULL || !json_is_object(state))

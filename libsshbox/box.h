@@ -9,12 +9,18 @@
 #include "engine.h"
 #include "err.h"
 
+/* The container spec's version, in the label sshbox.spec: bumped whenever
+ * the spec changes what isolates a container. A stopped container of an
+ * older spec is re-created (after a commit, so nothing in it is lost). */
+#define BOX_SPEC_VERSION 2
+
 struct container_info {
 	char id[65];
 	char image[CONFIG_STR_MAX];
 	int running;
 	pid_t pid;     /* init process on the host, when running */
 	int host_port; /* published 127.0.0.1 port, 0 when none */
+	int spec;      /* its sshbox.spec label, 0 when it has none */
 };
 
 /* Reads the state of the user's container: 1 found, 0 none, -1 error. */

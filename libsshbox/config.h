@@ -25,7 +25,7 @@ struct config {
 	long default_pids;
 	int idle_grace_seconds;
 	int stop_timeout_seconds;
-	int publish_port; /* publish the container's sshd on 127.0.0.1 */
+	int publish_port;          /* publish the container's sshd on 127.0.0.1 */
 	char shim[CONFIG_STR_MAX]; /* sshbox-shim: also every sshbox account's login shell */
 };
 

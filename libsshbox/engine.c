@@ -195,6 +195,22 @@ int engine_expect(long status, json_t *answer, const long *ok, const char *what,
 	               status, msg ? msg : "(no message)");
 }
 
+int engine_call(struct engine *e, const char *method, const char *path, json_t *body,
+                long timeout_s, const long *ok, const char *what, json_t **ret_answer,
+                struct err *err)
+{
+	long status = 0;
+	json_t *answer = NULL;
+	int rc = engine_request(e, method, path, body, timeout_s, &status, &answer, err);
+	if (rc == 0)
+		rc = engine_expect(status, answer, ok, what, err);
+	if (ret_answer != NULL && rc == 0)
+		*ret_answer = answer;
+	else
+		json_decref(answer);
+	return rc;
+}
+
 int engine_inspect(struct engine *e, const char *kind, const char *name, json_t **ret_json,
                    struct err *err)
 {

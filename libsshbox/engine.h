@@ -35,6 +35,12 @@ int engine_decode_answer(const char *data, size_t len, long status, json_t **ret
  * (a 0-terminated list), else -1 with the engine's own message. */
 int engine_expect(long status, json_t *answer, const long *ok, const char *what, struct err *err);
 
+/* engine_request, then engine_expect: -1 unless the status is one of ok.
+ * *ret_answer (may be NULL) gets the answer on success. */
+int engine_call(struct engine *e, const char *method, const char *path, json_t *body,
+                long timeout_s, const long *ok, const char *what, json_t **ret_answer,
+                struct err *err);
+
 /* 1 and *ret_json when found, 0 when the engine says 404, -1 on error. */
 int engine_inspect(struct engine *e, const char *kind, const char *name, json_t **ret_json,
                    struct err *err);

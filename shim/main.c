@@ -120,9 +120,10 @@ int main(int argc, char **argv)
 	log_info("session %s: uid %u starts %s", session, (unsigned)getuid(),
 	         command ? "a command" : "a shell");
 	if (unforced)
-		log_warn("session %s: uid %u: run as a login shell, not through sshd's ForceCommand "
-		         "(is the sshbox drop-in missing, or the account outside the group?)",
-		         session, (unsigned)getuid());
+		log_warn(
+		    "session %s: uid %u: run as a login shell, not through sshd's ForceCommand "
+		    "(is the sshbox drop-in missing, or the account outside the group?)",
+		    session, (unsigned)getuid());
 
 	struct err err = {0};
 	struct proto_request verb;

@@ -6,12 +6,12 @@
 #include <sys/resource.h>
 
 #include "flags.h"
+#include "log.h"
 #include "names.h"
 #include "netfence.h"
 #include "network.h"
 
-/* Bumped whenever the container spec changes what isolates a container. */
-#define SPEC_VERSION "2"
+#define COMMIT_TIMEOUT_S 900
 
 /* Capabilities kept (all others dropped), each for the container's sshd or a
  * root user's ordinary work: CHOWN, DAC_OVERRIDE, FOWNER, FSETID (files of
@@ -22,9 +22,9 @@
  * Not kept: NET_RAW (raw sockets, ARP spoofing), MKNOD (device nodes),
  * SETFCAP and SETPCAP (file and process capability games), and everything
  * Docker never grants (SYS_ADMIN, NET_ADMIN, ...). */
-static const char *const kept_caps[] = {"CHOWN",  "DAC_OVERRIDE", "FOWNER",     "FSETID",
-                                        "KILL",   "SETUID",       "SETGID",     "SYS_CHROOT",
-                                        "NET_BIND_SERVICE",       "AUDIT_WRITE", NULL};
+static const char *const kept_caps[] = {
+    "CHOWN",  "DAC_OVERRIDE", "FOWNER",           "FSETID",      "KILL", "SETUID",
+    "SETGID", "SYS_CHROOT",   "NET_BIND_SERVICE", "AUDIT_WRITE", NULL};
 
 /* The container's sshd: the per-user host key and authorized_keys come from
  * the host (read-only at /etc/sshbox); works with any image's OpenSSH. */
@@ -47,7 +47,9 @@ static json_t *labels(const struct config *cfg, const char *user)
 static json_t *container_labels(const struct config *cfg, const char *user)
 {
 	json_t *l = labels(cfg, user);
-	json_object_set_new(l, "sshbox.spec", json_string(SPEC_VERSION));
+	char spec[16];
+	snprintf(spec, sizeof(spec), "%d", BOX_SPEC_VERSION);
+	json_object_set_new(l, "sshbox.spec", json_string(spec));
 	return l;
 }
 
@@ -127,8 +129,8 @@ static json_t *create_body(const struct config *cfg, const char *user,
 		    json_pack("{s:[{s:s,s:s}]}", "22/tcp", "HostIp", "127.0.0.1", "HostPort", ""));
 	return json_pack("{s:s, s:s, s:[s,s,s], s:[s], s:o, s:{s:{}}, s:[s], s:o}", "Image", image,
 	                 "Hostname", hostname, "Entrypoint", "/bin/sh", "-c", sshd_script, "Cmd",
-	                 "sshbox", "Labels", container_labels(cfg, user), "ExposedPorts", "22/tcp", "Env",
-	                 "SSHBOX=1", "HostConfig", host);
+	                 "sshbox", "Labels", container_labels(cfg, user), "ExposedPorts", "22/tcp",
+	                 "Env", "SSHBOX=1", "HostConfig", host);
 }
 
 /* The user's committed image when there is one, else the record's. */
@@ -166,15 +168,9 @@ static int create(struct engine *e, const struct config *cfg, const char *user,
 	json_t *body = create_body(cfg, user, rec, image);
 	if (body == NULL)
 		return err_set(err, ENOMEM, "cannot build container spec");
-	long status = 0;
-	json_t *answer = NULL;
-	int rc = engine_request(e, "POST", path, body, 60, &status, &answer, err);
+	static const long ok[] = {201, 0};
+	int rc = engine_call(e, "POST", path, body, 60, ok, "create container", NULL, err);
 	json_decref(body);
-	if (rc == 0) {
-		static const long ok[] = {201, 0};
-		rc = engine_expect(status, answer, ok, "create container", err);
-	}
-	json_decref(answer);
 	return rc;
 }
 
@@ -182,15 +178,60 @@ static int start(struct engine *e, const char *id, struct err *err)
 {
 	char path[128];
 	snprintf(path, sizeof(path), "/containers/%s/start", id);
-	long status = 0;
+	static const long ok[] = {204, 304, 0};
+	return engine_call(e, "POST", path, NULL, 60, ok, "start container", NULL, err);
+}
+
+int container_commit(struct engine *e, const struct config *cfg, const char *user, const char *id,
+                     char *ret_image_id, size_t size, struct err *err)
+{
+	char image[128], repo[96], path[512], old_id[80] = "";
+	box_image_name(cfg->instance, user, image, sizeof(image));
+	snprintf(repo, sizeof(repo), "%.*s", (int)(strchr(image, ':') - image), image);
+	json_t *old = NULL;
+	if (engine_inspect(e, "images", image, &old, err) > 0)
+		snprintf(old_id, sizeof(old_id), "%s",
+		         json_string_value(json_object_get(old, "Id"))
+		             ? json_string_value(json_object_get(old, "Id"))
+		             : "");
+	json_decref(old);
+	/* The old image keeps its name until the engine has written the new one. */
+	snprintf(path, sizeof(path), "/commit?container=%s&repo=%s&tag=%s&pause=true", id, repo,
+	         user);
+	static const long ok[] = {201, 0};
 	json_t *answer = NULL;
-	int rc = engine_request(e, "POST", path, NULL, 60, &status, &answer, err);
-	if (rc == 0) {
-		static const long ok[] = {204, 304, 0};
-		rc = engine_expect(status, answer, ok, "start container", err);
+	if (engine_call(e, "POST", path, NULL, COMMIT_TIMEOUT_S, ok, "commit", &answer, err) < 0)
+		return -1;
+	const char *new_id = json_string_value(json_object_get(answer, "Id"));
+	snprintf(ret_image_id, size, "%s", new_id ? new_id : "?");
+	if (old_id[0] != '\0' && (new_id == NULL || strcmp(new_id, old_id) != 0)) {
+		/* Best effort: an image still used by a container stays. */
+		struct err ignored = {0};
+		snprintf(path, sizeof(path), "/images/%s", old_id);
+		static const long gone[] = {200, 0};
+		engine_call(e, "DELETE", path, NULL, 60, gone, "remove old image", NULL, &ignored);
 	}
 	json_decref(answer);
-	return rc;
+	return 0;
+}
+
+/* A stopped container of an older, less isolated spec: saved as the user's
+ * image, then removed, so the caller creates it anew from that image. */
+static int migrate(struct engine *e, const struct config *cfg, const char *user,
+                   const struct container_info *info, struct err *err)
+{
+	char image_id[80], path[160];
+	if (container_commit(e, cfg, user, info->id, image_id, sizeof(image_id), err) < 0)
+		return err_wrap(err, "cannot save the container of an older sshbox before "
+		                     "re-creating it");
+	snprintf(path, sizeof(path), "/containers/%s?force=1", info->id);
+	static const long ok[] = {204, 0};
+	if (engine_call(e, "DELETE", path, NULL, 60, ok, "remove container", NULL, err) < 0)
+		return -1;
+	log_info("user \"%s\": container %.12s of spec %d saved as %.19s and re-created with "
+	         "spec %d",
+	         user, info->id, info->spec, image_id, BOX_SPEC_VERSION);
+	return 0;
 }
 
 int container_ensure(struct engine *e, const struct config *cfg, const char *user,
@@ -201,6 +242,16 @@ int container_ensure(struct engine *e, const struct config *cfg, const char *use
 	int found = box_lookup(e, cfg, user, &info, err);
 	if (found < 0)
 		return -1;
+	if (found && !info.running && info.spec < BOX_SPEC_VERSION) {
+		if (migrate(e, cfg, user, &info, err) < 0)
+			return -1;
+		found = 0;
+	} else if (found && info.spec < BOX_SPEC_VERSION) {
+		log_warn(
+		    "user \"%s\": container %.12s runs with the older spec %d; it is re-created "
+		    "with spec %d at its next start",
+		    user, info.id, info.spec, BOX_SPEC_VERSION);
+	}
 	if (found == 0) {
 		if (create(e, cfg, user, rec, err) < 0)
 			return -1;

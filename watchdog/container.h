@@ -21,4 +21,9 @@ int container_ensure(struct engine *e, const struct config *cfg, const char *use
                      const struct user_record *rec, pid_t *fenced_pid,
                      struct container_info *ret_info, struct err *err);
 
+/* Saves the container as the user's image (INSTANCE-user:USER), replacing
+ * the previous one; *ret_image_id gets the new image's id. */
+int container_commit(struct engine *e, const struct config *cfg, const char *user, const char *id,
+                     char *ret_image_id, size_t size, struct err *err);
+
 #endif

@@ -140,8 +140,9 @@ static int log_allowed(struct user_state *u)
 	state_lock();
 	if (now - u->flag_log_window >= 60000) {
 		if (u->flag_log_dropped > 0)
-			log_warn("user \"%s\": %d more flag changes in the last minute (not logged)",
-			         u->name, u->flag_log_dropped);
+			log_warn(
+			    "user \"%s\": %d more flag changes in the last minute (not logged)",
+			    u->name, u->flag_log_dropped);
 		u->flag_log_window = now;
 		u->flag_log_count = 0;
 		u->flag_log_dropped = 0;

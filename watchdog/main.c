@@ -193,8 +193,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	write_pidfile(&cfg);
-	if (flags_start_watcher(&err) < 0 ||
-	    idle_start_reaper() < 0 || events_start() < 0 || holder_start() < 0) {
+	if (flags_start_watcher(&err) < 0 || idle_start_reaper() < 0 || events_start() < 0 ||
+	    holder_start() < 0) {
 		fprintf(stderr, "sshbox-watchdog: %s\n",
 		        err.msg[0] ? err.msg : "cannot start threads");
 		log_err("%s", err.msg[0] ? err.msg : "cannot start threads");

@@ -17,7 +17,7 @@
 #include "clock.h"
 #include "log.h"
 
-#define RULES_MAX         16384
+#define RULES_MAX          16384
 #define RESTORE_TIMEOUT_MS 10000
 
 struct rules {
@@ -50,8 +50,9 @@ static void reject(struct rules *r, const struct sockaddr *addr, const struct so
 		if ((ntohl(a->s_addr) >> 24) == 127)
 			return; /* the loopback net is the container's own */
 		inet_ntop(AF_INET, a, text, sizeof(text));
-		bits = mask ? __builtin_popcount(((const struct sockaddr_in *)mask)->sin_addr.s_addr)
-		            : 32;
+		bits = mask
+		           ? __builtin_popcount(((const struct sockaddr_in *)mask)->sin_addr.s_addr)
+		           : 32;
 		snprintf(dst, sizeof(dst), "%s/%d", text, bits);
 		add(r, r->v4, &r->n4,
 		    "-A OUTPUT -d %s -p tcp -j REJECT --reject-with tcp-reset\n"
@@ -93,9 +94,9 @@ static int collect(struct rules *r, int subnets, struct err *err)
 	return 0;
 }
 
-#define RULES_HEAD                                                                        \
-	"*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"            \
-	"-A OUTPUT -o lo -j ACCEPT\n"                                                         \
+#define RULES_HEAD                                                                                 \
+	"*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"              \
+	"-A OUTPUT -o lo -j ACCEPT\n"                                                              \
 	"-A OUTPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n"
 
 /* The container's subnets, read from inside its namespace by this thread
@@ -118,8 +119,7 @@ static int collect_in(int target, struct rules *r, struct err *err)
 
 /* Runs PROGRAM (iptables-restore or ip6tables-restore) inside the namespace
  * with the rules on its standard input, within a deadline. */
-static int restore(int target, const char *program, const char *rules, size_t len,
-                   struct err *err)
+static int restore(int target, const char *program, const char *rules, size_t len, struct err *err)
 {
 	int in[2];
 	if (pipe2(in, O_CLOEXEC) < 0)
@@ -156,8 +156,9 @@ static int restore(int target, const char *program, const char *rules, size_t le
 		               RESTORE_TIMEOUT_MS / 1000);
 	}
 	if (w != (ssize_t)len || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return err_set(err, EIO, "%s failed in the container's network namespace (status %d)",
-		               program, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+		return err_set(
+		    err, EIO, "%s failed in the container's network namespace (status %d)", program,
+		    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 	return 0;
 }
 

@@ -13,13 +13,12 @@ int network_name(const struct config *cfg, char *buf, size_t size)
 }
 
 /* The existing network must be ours and keep containers apart. */
-static int check_existing(json_t *net, const struct config *cfg, const char *name,
-                          struct err *err)
+static int check_existing(json_t *net, const struct config *cfg, const char *name, struct err *err)
 {
-	const char *inst = json_string_value(
-	    json_object_get(json_object_get(net, "Labels"), "sshbox.instance"));
-	const char *icc = json_string_value(json_object_get(json_object_get(net, "Options"),
-	                                                    ICC_OPTION));
+	const char *inst =
+	    json_string_value(json_object_get(json_object_get(net, "Labels"), "sshbox.instance"));
+	const char *icc =
+	    json_string_value(json_object_get(json_object_get(net, "Options"), ICC_OPTION));
 	if (inst == NULL || strcmp(inst, cfg->instance) != 0)
 		return err_set(err, EEXIST,
 		               "a network \"%s\" exists that this sshbox instance did not create; "
@@ -55,8 +54,8 @@ static int inspect(struct engine *e, const char *name, json_t **ret_net, struct 
 	return 1;
 }
 
-static int create(struct engine *e, const struct config *cfg, const char *name,
-                  long *ret_status, struct err *err)
+static int create(struct engine *e, const struct config *cfg, const char *name, long *ret_status,
+                  struct err *err)
 {
 	json_t *body = json_pack("{s:s,s:s,s:b,s:{s:s},s:{s:s}}", "Name", name, "Driver", "bridge",
 	                         "CheckDuplicate", 1, "Options", ICC_OPTION, "false", "Labels",

@@ -16,8 +16,6 @@
 #include "names.h"
 #include "session.h"
 
-#define COMMIT_TIMEOUT_S 900
-
 struct verb_out {
 	int status;
 	char out[2048];
@@ -75,21 +73,6 @@ static int check_idle(const char *user, const struct container_info *info, int f
 	return 0;
 }
 
-static int simple_post(struct engine *e, const char *method, const char *path, long timeout,
-                       const long *ok, const char *what, json_t **ret, struct err *err)
-{
-	long status = 0;
-	json_t *answer = NULL;
-	int rc = engine_request(e, method, path, NULL, timeout, &status, &answer, err);
-	if (rc == 0)
-		rc = engine_expect(status, answer, ok, what, err);
-	if (ret != NULL && rc == 0)
-		*ret = answer;
-	else
-		json_decref(answer);
-	return rc;
-}
-
 static int verb_port(const struct container_info *info, int found, struct verb_out *o)
 {
 	if (!found || !info->running)
@@ -145,33 +128,11 @@ static int verb_commit(struct engine *e, const struct config *cfg, const char *u
 	struct err err = {0};
 	if (!found)
 		return fail(o, "sshbox: you have no container to commit%s\n", "");
-	char image[128], repo[96], path[512], old_id[80] = "";
+	char image[128], id[80];
 	box_image_name(cfg->instance, user, image, sizeof(image));
-	snprintf(repo, sizeof(repo), "%.*s", (int)(strchr(image, ':') - image), image);
-	json_t *old = NULL;
-	if (engine_inspect(e, "images", image, &old, &err) > 0)
-		snprintf(old_id, sizeof(old_id), "%s",
-		         json_string_value(json_object_get(old, "Id"))
-		             ? json_string_value(json_object_get(old, "Id"))
-		             : "");
-	json_decref(old);
-	/* The old image keeps its name until the engine has written the new one. */
-	snprintf(path, sizeof(path), "/commit?container=%s&repo=%s&tag=%s&pause=true", info->id,
-	         repo, user);
-	static const long ok[] = {201, 0};
-	json_t *answer = NULL;
-	if (simple_post(e, "POST", path, COMMIT_TIMEOUT_S, ok, "commit", &answer, &err) < 0)
+	if (container_commit(e, cfg, user, info->id, id, sizeof(id), &err) < 0)
 		return fail(o, "sshbox: commit failed: %s\n", err.msg);
-	const char *id = json_string_value(json_object_get(answer, "Id"));
-	snprintf(o->out, sizeof(o->out), "committed your container as %s (%.19s)\n", image,
-	         id ? id : "?");
-	json_decref(answer);
-	if (old_id[0] != '\0' && (id == NULL || strcmp(id, old_id) != 0)) {
-		/* Best effort: an image still used by a container stays. */
-		snprintf(path, sizeof(path), "/images/%s", old_id);
-		static const long gone[] = {200, 0};
-		simple_post(e, "DELETE", path, 60, gone, "remove old image", NULL, &err);
-	}
+	snprintf(o->out, sizeof(o->out), "committed your container as %s (%.19s)\n", image, id);
 	log_info("user \"%s\": committed container %.12s as %s", user, info->id, image);
 	return 0;
 }
@@ -192,8 +153,8 @@ static int verb_stop_remove(struct engine *e, const struct config *cfg, const ch
 	if (remove) {
 		snprintf(path, sizeof(path), "/containers/%s?force=1", info->id);
 		static const long ok[] = {204, 0};
-		if (simple_post(e, "DELETE", path, cfg->stop_timeout_seconds + 60L, ok, "remove",
-		                NULL, &err) < 0)
+		if (engine_call(e, "DELETE", path, NULL, cfg->stop_timeout_seconds + 60L, ok,
+		                "remove", NULL, &err) < 0)
 			return fail(o, "sshbox: remove failed: %s\n", err.msg);
 		snprintf(o->out, sizeof(o->out),
 		         "removed your container; your home volume and committed image are kept\n");
@@ -205,8 +166,8 @@ static int verb_stop_remove(struct engine *e, const struct config *cfg, const ch
 		snprintf(path, sizeof(path), "/containers/%s/stop?t=%d", info->id,
 		         cfg->stop_timeout_seconds);
 		static const long ok[] = {204, 304, 0};
-		if (simple_post(e, "POST", path, cfg->stop_timeout_seconds + 30L, ok, "stop", NULL,
-		                &err) < 0)
+		if (engine_call(e, "POST", path, NULL, cfg->stop_timeout_seconds + 30L, ok, "stop",
+		                NULL, &err) < 0)
 			return fail(o, "sshbox: stop failed: %s\n", err.msg);
 		snprintf(o->out, sizeof(o->out), "stopped your container\n");
 	}

@@ -291,7 +291,8 @@ int cmd_createuser(const struct config *cfg, int argc, char **argv, struct err *
 	}
 	rec.uid = pw->pw_uid;
 	if (!created_account && strcmp(pw->pw_shell, cfg->shim) != 0) {
-		char *um[] = {"/usr/sbin/usermod", "--shell", (char *)cfg->shim, (char *)user, NULL};
+		char *um[] = {"/usr/sbin/usermod", "--shell", (char *)cfg->shim, (char *)user,
+		              NULL};
 		if (run_program(um, err) < 0) {
 			err_wrap(err, "cannot set the login shell of \"%s\"", user);
 			goto undo;

@@ -13,6 +13,7 @@ expect_ne "the normal login lands in the container" "$host" "$box"
 never_host() {
 	if [[ $2 == *"HOST:$host"* ]]; then not_ok "$1: a host shell answered ($2)"; else ok "$1"; fi
 }
+# shellcheck disable=SC2016 # expanded by the shell at the other end
 probe='echo HOST:$(hostname)'
 
 # 1. Out of the group: sshd's Match Group no longer applies.

@@ -10,7 +10,7 @@ net="$SBX_INSTANCE-net"
 
 gcc -static -O2 -o "$T/netprobe" "$(dirname "$0")/tools/netprobe.c" || { not_ok "netprobe builds"; finish; }
 for u in $a $b; do
-	sbx_ssh $u 'cat > /tmp/netprobe && chmod 755 /tmp/netprobe && daemon >/dev/null' <"$T/netprobe"
+	sbx_ssh "$u" 'cat > /tmp/netprobe && chmod 755 /tmp/netprobe && daemon >/dev/null' <"$T/netprobe"
 done
 check "both containers run" container_running $a
 check "on the instance's own network" test "$(container_field $a '.HostConfig.NetworkMode')" = "$net"
@@ -77,5 +77,26 @@ echo "# bob's login during the flood: $((($(date +%s%N) - start) / 1000000)) ms"
 wait $flood
 expect_eq "none of alice's 600 connections was accepted" 0 "$(head -1 "$T/flood")"
 
-for u in $a $b; do sbx_ssh $u 'nodaemon >/dev/null; pkill -f "netprobe listen"'; done
+for u in $a $b; do sbx_ssh "$u" 'nodaemon >/dev/null; pkill -f "netprobe listen"'; done
+
+# A container of an older sshbox (no spec label, the default bridge,
+# SYS_ADMIN): at its next start it is saved and re-created isolated.
+name=$(sbx_container $a)
+old=$(sbx_api GET "/containers/$name/json" | jq '.Config + {HostConfig: (.HostConfig +
+	{NetworkMode: "bridge", CapDrop: null, CapAdd: ["SYS_ADMIN"]})} | .Labels |= del(.["sshbox.spec"])')
+stop_container $a
+remove_container $a
+curl -sS --max-time 60 --unix-socket "$SBX_ENGINE" -H 'Content-Type: application/json' -d "$old" \
+	-X POST "http://localhost/v1.41/containers/create?name=$name" >/dev/null
+mkdir "$T/etc" && echo kept >"$T/etc/before-upgrade"
+tar -C "$T/etc" -c before-upgrade | curl -sS --max-time 60 --unix-socket "$SBX_ENGINE" -X PUT \
+	-H 'Content-Type: application/x-tar' --data-binary @- \
+	"http://localhost/v1.41/containers/$name/archive?path=/etc"
+expect_eq "an old-spec container stands in for alice's" null "$(container_field $a '.Config.Labels["sshbox.spec"]')"
+expect_eq "alice's next login works, with what was in the old container" kept "$(sbx_ssh $a 'cat /etc/before-upgrade')"
+expect_eq "her container was re-created with the current spec" 2 "$(container_field $a '.Config.Labels["sshbox.spec"]')"
+expect_eq "on the instance network" "$net" "$(container_field $a '.HostConfig.NetworkMode')"
+capeff=$(sbx_ssh $a "awk '/^CapEff/ {print \$2}' /proc/self/status")
+expect_eq "without SYS_ADMIN" 0 $(((16#$capeff >> 21) & 1))
+check "the watchdog said so" grep -q "user \"$a\": container .* of spec 0 saved as .* and re-created with spec 2" "$SBX_ROOT/watchdog.log"
 finish

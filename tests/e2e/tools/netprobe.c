@@ -15,6 +15,19 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* A decimal argument, or exit 2 naming it. */
+static int number(const char *s)
+{
+	char *end = NULL;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno != 0 || *s == '\0' || *end != '\0' || v < 0 || v > 1000000) {
+		fprintf(stderr, "netprobe: not a number: \"%s\"\n", s);
+		exit(2);
+	}
+	return (int)v;
+}
+
 static int connect_to(const char *ip, int port, int timeout_ms)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
@@ -49,7 +62,8 @@ int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "listen") == 0) {
 		int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-		struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[2]))};
+		struct sockaddr_in sa = {.sin_family = AF_INET,
+		                         .sin_port = htons((uint16_t)number(argv[2]))};
 		setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(s, 64) < 0) {
 			perror("netprobe listen");
@@ -64,7 +78,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (argc == 4 && strcmp(argv[1], "connect") == 0) {
-		int s = connect_to(argv[2], atoi(argv[3]), 3000);
+		int s = connect_to(argv[2], number(argv[3]), 3000);
 		if (s >= 0) {
 			puts("open");
 			return 0;
@@ -82,15 +96,16 @@ int main(int argc, char **argv)
 		return ip >= 0 || pkt >= 0 ? 0 : 1;
 	}
 	if (argc == 6 && strcmp(argv[1], "flood") == 0) {
-		int n = atoi(argv[4]), open_count = 0;
+		int n = number(argv[4]), open_count = 0;
 		for (int i = 0; i < n; i++)
-			if (connect_to(argv[2], atoi(argv[3]), 200) >= 0)
+			if (connect_to(argv[2], number(argv[3]), 200) >= 0)
 				open_count++;
 		printf("%d\n", open_count);
 		fflush(stdout);
-		sleep((unsigned)atoi(argv[5]));
+		sleep((unsigned)number(argv[5]));
 		return 0;
 	}
-	fprintf(stderr, "usage: netprobe listen PORT | connect IP PORT | raw | flood IP PORT N S\n");
+	fprintf(stderr,
+	        "usage: netprobe listen PORT | connect IP PORT | raw | flood IP PORT N S\n");
 	return 2;
 }
