@@ -10,6 +10,9 @@
 # volumes, watchdog, sshds and the old-way account (BENCH_KEEP=1 keeps the bed
 # and the provisioned users for another run).
 #   sudo bench/run.sh            (BENCH_QUICK=1 for fewer, smaller runs)
+# BENCH_SECTIONS="hot_logins cat_throughput" runs only those measuring
+# functions (and provisions the 1000 users only when a section needs them);
+# BENCH_OUT=FILE writes the table there instead of bench/results.md.
 # shellcheck disable=SC2317 # the measuring functions run through section()
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,7 +28,8 @@ reps=20 big=$((1 << 30)) mid=$((256 << 20)) conc=50 nusers=1000 hold_users=125 p
 [ "$quick" = 1 ] && reps=5 big=$((256 << 20)) mid=$((64 << 20)) conc=8 nusers=100 hold_users=10
 u=sbb-bob
 key=$SBX_KEYS/$u
-out=$here/results.md
+out=${BENCH_OUT:-$here/results.md}
+only=${BENCH_SECTIONS:-}
 old_port=${BENCH_OLD_PORT:-22221} old_user=sbb-old old_dir=$SBX_ROOT/oldway
 holder=$SBX_BUILD/bench/sshbox-holdsessions
 hold_pid=
@@ -58,8 +62,10 @@ engine_wait() {
 	"$SBX_SRC/installer/deps.sh" >/dev/null # nobody brought it back: start it
 }
 suite_busy() { pgrep -f 'tests/run.sh|ctest' >/dev/null; }
+wanted() { [ -z "$only" ] || [[ " $only " == *" $1 "* ]]; }
 section() { # NAME FUNCTION
 	local n=${#rows[@]} id
+	wanted "$2" || return 0
 	for _ in 1 2 3; do
 		engine_wait
 		id=$(engine_id)
@@ -167,7 +173,7 @@ hold_stop() {
 bash "$here/../tests/bed/up.sh" >/dev/null || { echo "bench: test bed did not come up" >&2; exit 0; }
 echo "bench: bed $SBX_ROOT, sshd 127.0.0.1:$SBX_PORT, instance $SBX_INSTANCE"
 wd_rss_start=$(wd_status VmRSS)
-provision
+if wanted concurrency || wanted shim_rss || wanted watchdog_rss; then provision; fi
 warm_bob
 oldway_up
 echo "figure                                           value                    vs plain / direct"
@@ -319,7 +325,7 @@ concurrency() {
 		"per login median $(col 1 "$t") / max $(sort -n "$t" | tail -1 | cut -d' ' -f1); failures: $fails (target 0): $(met "$fails == 0")"
 	hold_stop
 }
-row "users provisioned (sshbox createuser, 4 at a time)" "$provisioned" "" "setup for the rows below"
+wanted concurrency && row "users provisioned (sshbox createuser, 4 at a time)" "$provisioned" "" "setup for the rows below"
 section "concurrent logins" concurrency
 
 # 5. Footprint: the shim during a transfer; the watchdog with every bench user

@@ -33,6 +33,24 @@ static void config_good(void **state)
 	assert_int_equal(cfg.stop_timeout_seconds, 10); /* default kept */
 }
 
+/* Issue 12: a default install limits memory and pids; the shim path is the
+ * accounts' login shell, and can be set. */
+static void config_defaults_limit(void **state)
+{
+	struct config cfg;
+	struct err err = {0};
+	assert_int_equal(parse_cfg("", &cfg, &err), 0);
+	assert_int_equal(cfg.default_memory, 4LL << 30);
+	assert_int_equal(cfg.default_pids, 1024);
+	assert_string_equal(cfg.shim, SSHBOX_SHIM_PATH);
+	assert_int_equal(config_load(SHIPPED_CONFIG, &cfg, &err), 0);
+	assert_int_equal(cfg.default_memory, 4LL << 30);
+	assert_int_equal(cfg.default_pids, 1024);
+	assert_int_equal(parse_cfg("shim = /opt/sshbox/shim\n", &cfg, &err), 0);
+	assert_string_equal(cfg.shim, "/opt/sshbox/shim");
+	assert_int_equal(parse_cfg("shim = relative\n", &cfg, &err), -1);
+}
+
 static void config_bad(void **state)
 {
 	struct config cfg;
@@ -120,8 +138,11 @@ static void proto_requests(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(config_good),      cmocka_unit_test(config_bad),
-	    cmocka_unit_test(record_roundtrip), cmocka_unit_test(names),
+	    cmocka_unit_test(config_good),
+	    cmocka_unit_test(config_bad),
+	    cmocka_unit_test(config_defaults_limit),
+	    cmocka_unit_test(record_roundtrip),
+	    cmocka_unit_test(names),
 	    cmocka_unit_test(proto_requests),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
