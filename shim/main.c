@@ -2,6 +2,7 @@
  * privilege: asks the watchdog for a connection to the user's container
  * sshd, then mirrors the outer session into it. */
 #include <getopt.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,25 @@ static void usage(FILE *f)
 	           "SSH_ORIGINAL_COMMAND.\n");
 }
 
+/* The same file as path (after links): the running program, or the
+ * account's login shell (sshd started that; it may be a wrapper around us). */
+static int is_us(const char *path)
+{
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *real = realpath(path, NULL);
+	int ours = 0;
+	if (real != NULL && n > 0) {
+		self[n] = '\0';
+		struct passwd *pw = getpwuid(getuid());
+		char *shell = pw != NULL ? realpath(pw->pw_shell, NULL) : NULL;
+		ours = strcmp(real, self) == 0 || (shell != NULL && strcmp(real, shell) == 0);
+		free(shell);
+	}
+	free(real);
+	return ours;
+}
+
 /* As the account's login shell, sshd runs us as "shim -c FORCED" where
  * FORCED is the drop-in's "exec SHIM --config FILE": then we become that
  * command. Any other -c COMMAND (or a login shell's bare start) means sshd
@@ -49,11 +69,8 @@ static void usage(FILE *f)
  * (args rewritten in place), 0 when COMMAND is the user's. */
 static int forced_invocation(const char *command, char **args, int max, char *buf, size_t size)
 {
-	char self[4096];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0 || strlen(command) >= size)
+	if (strlen(command) >= size)
 		return 0;
-	self[n] = '\0';
 	strcpy(buf, command);
 	int argc = 0;
 	for (char *save = NULL, *w = strtok_r(buf, " \t", &save); w != NULL;
@@ -63,12 +80,7 @@ static int forced_invocation(const char *command, char **args, int max, char *bu
 		args[argc++] = w;
 	}
 	args[argc] = NULL;
-	if (argc < 2 || strcmp(args[0], "exec") != 0)
-		return 0;
-	char *real = realpath(args[1], NULL);
-	int ours = real != NULL && strcmp(real, self) == 0;
-	free(real);
-	return ours ? argc : 0;
+	return argc >= 2 && strcmp(args[0], "exec") == 0 && is_us(args[1]) ? argc : 0;
 }
 
 int main(int argc, char **argv)

@@ -68,8 +68,26 @@ static int mount_flag_fs(const char *dir, struct err *err)
 	return 0;
 }
 
+/* 1 when path is a regular file holding exactly text (not followed). */
+static int same_file(const char *path, const char *text)
+{
+	size_t len = strlen(text);
+	char buf[1024];
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	struct stat st;
+	ssize_t n = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size == len &&
+	                    len <= sizeof(buf)
+	                ? read(fd, buf, len)
+	                : -1;
+	close(fd);
+	return n == (ssize_t)len && memcmp(buf, text, len) == 0;
+}
+
 /* The commands are the user's own read-only copies: no host file is shared
- * by every container. */
+ * by every container. Written only when they differ, so a login still works
+ * on a full state disk. */
 static int write_commands(const struct config *cfg, const char *user, struct err *err)
 {
 	char dir[512], path[600];
@@ -79,6 +97,8 @@ static int write_commands(const struct config *cfg, const char *user, struct err
 		return err_sys(err, errno, "cannot create %s", dir);
 	for (size_t i = 0; i < N_COMMANDS; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, commands[i].name);
+		if (same_file(path, commands[i].text))
+			continue;
 		if (atomic_write(path, commands[i].text, strlen(commands[i].text), 0755, err) < 0)
 			return -1;
 	}

@@ -85,7 +85,7 @@ done
 whole() { grep -q '^uid = ' "$rec" && grep -q '^image = ' "$rec" && tail -c 1 "$rec" | od -c | grep -q '\\n'; }
 check "after 40 killed writers the record is whole" whole
 check "and no temporary files are left in its dir" \
-	bash -c "[ \$(ls -A $SBX_STATE/users/sbt-bob | grep -vc -e '^record$' -e '^inner_key' -e '^etc$' -e '^flags$') = 0 ]"
+	bash -c "[ \$(ls -A $SBX_STATE/users/sbt-bob | grep -vc -e '^record$' -e '^inner_key' -e '^etc$' -e '^flags$' -e '^bin$') = 0 ]"
 expect_eq "a login reads it" ok "$(sbx_ssh sbt-bob 'echo ok')"
 cp "$T/record.saved" "$rec"
 
