@@ -4,6 +4,9 @@
 # sshbox-base:<recipe hash> and sshbox-base:latest. Nothing is pulled from a
 # registry. The image is cached: it is rebuilt only when this recipe changes.
 #   installer/image/build-base.sh [--force]
+# SSHBOX_ENGINE_SOCKET picks the engine (default /var/run/docker.sock);
+# SSHBOX_ROOTFS_CACHE=DIR keeps the debootstrapped rootfs there as a tar, so
+# another engine (the test suite's own) imports it in seconds.
 set -euo pipefail
 
 sock=${SSHBOX_ENGINE_SOCKET:-/var/run/docker.sock}
@@ -28,6 +31,18 @@ if [ -z "$mirror" ]; then
 fi
 [ -n "$mirror" ] || { echo "base image: no bookworm mirror found in apt's sources" >&2; exit 1; }
 
+import_rootfs() { # TAR_SOURCE: the rootfs tar on stdin becomes the image
+	api -o /dev/null -X POST -H 'Content-Type: application/x-tar' --data-binary @- \
+		"http://localhost/v1.41/images/create?fromSrc=-&repo=$repo&tag=$hash"
+	api -o /dev/null -X POST "http://localhost/v1.41/images/$repo:$hash/tag?repo=$repo&tag=latest"
+}
+cache=${SSHBOX_ROOTFS_CACHE:-}
+if [ -n "$cache" ] && [ "${1:-}" != "--force" ] && [ -f "$cache/$repo-$hash.tar" ]; then
+	API_TIMEOUT=300 import_rootfs <"$cache/$repo-$hash.tar"
+	echo "base image: $repo:$hash imported from $cache/$repo-$hash.tar"
+	exit 0
+fi
+
 root=$(mktemp -d /var/tmp/sshbox-base.XXXXXX)
 trap 'rm -rf "$root"' EXIT
 echo "base image: debootstrap bookworm into $root"
@@ -39,7 +54,13 @@ rm -f "$root"/etc/ssh/ssh_host_*
 rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb
 mkdir -p "$root/run/sshd"
 
-tar -C "$root" -c . | api -o /dev/null -X POST -H 'Content-Type: application/x-tar' --data-binary @- \
-	"http://localhost/v1.41/images/create?fromSrc=-&repo=$repo&tag=$hash"
-api -o /dev/null -X POST "http://localhost/v1.41/images/$repo:$hash/tag?repo=$repo&tag=latest"
+if [ -n "$cache" ]; then
+	install -d -m 0700 "$cache"
+	rm -f "$cache/$repo"-*.tar # older recipes
+	tar -C "$root" -cf "$cache/.$repo-$hash.tar" .
+	mv "$cache/.$repo-$hash.tar" "$cache/$repo-$hash.tar"
+	API_TIMEOUT=300 import_rootfs <"$cache/$repo-$hash.tar"
+else
+	tar -C "$root" -c . | API_TIMEOUT=300 import_rootfs
+fi
 echo "base image: $repo:$hash built"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Takes the test bed down and removes everything it created: processes,
-# containers, volumes and images of the test instance, test accounts, files.
+# containers, volumes and images of the test instance, test accounts, files,
+# and the suite's own dockerd.
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
@@ -25,4 +26,9 @@ getent group "$SBX_GROUP" >/dev/null && groupdel "$SBX_GROUP"
 # Flag dirs are tmpfs mounts of their own (watchdog/flags.c).
 findmnt -rn -o TARGET | grep "^$SBX_ROOT/" | sort -r | xargs -r -n1 umount -l
 rm -rf "$SBX_ROOT"
+# The suite's own dockerd goes with its data (the base image's rootfs stays
+# cached in $SBX_ROOTFS_CACHE); SBX_KEEP_ENGINE=1 keeps it for the next bed.
+if [ "${SBX_OWN_ENGINE:-1}" = 1 ] && [ "${SBX_KEEP_ENGINE:-0}" != 1 ]; then
+	"$SBX_SRC/tests/bed/engine.sh" down
+fi
 echo "test bed down"

@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# Brings up the test bed: packages, dockerd, base image, a build of sshbox,
+# Brings up the test bed: packages, the suite's own dockerd (engine.sh; the
+# machine's is never used), the base image, a build of sshbox,
 # a watchdog and an sshd on 127.0.0.1:$SBX_PORT with the shim as
 # ForceCommand, and test users. Idempotent: what runs already is kept.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
-"$SBX_SRC/installer/deps.sh" --test
-"$SBX_SRC/installer/image/build-base.sh"
+"$SBX_SRC/installer/deps.sh" --test --no-engine
+if [ "${SBX_OWN_ENGINE:-1}" = 1 ]; then
+	"$SBX_SRC/tests/bed/engine.sh" up
+else
+	"$SBX_SRC/installer/deps.sh"
+fi
+SSHBOX_ENGINE_SOCKET=$SBX_ENGINE SSHBOX_ROOTFS_CACHE=$SBX_ROOTFS_CACHE "$SBX_SRC/installer/image/build-base.sh"
 
 mkdir -p "$SBX_ROOT"/{bin,etc,run,keys,sshd} "$SBX_STATE"
 chmod 755 "$SBX_ROOT" "$SBX_ROOT"/{bin,etc,run}

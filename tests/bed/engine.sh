@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# The test suite's own dockerd, apart from the machine's: its own socket,
+# data root, exec root, pid file, config file, containerd namespace and
+# cgroup parent, in a network namespace and mount namespace of its own (held
+# by a `sleep` holder process), so its bridges, iptables rules and published
+# ports never touch the host's and it never sees /etc/docker, /run/docker or
+# /run/containerd of the machine. The machine's dockerd is never touched.
+#   tests/bed/engine.sh up       start it (kept when it answers already)
+#   tests/bed/engine.sh stop     stop dockerd only (namespaces and data kept)
+#   tests/bed/engine.sh kill     SIGKILL dockerd only (as a crash would)
+#   tests/bed/engine.sh down     stop it, drop its namespaces and exec root;
+#                                its data root (the imported base image) stays
+#                                as a cache, so the next bed is up in seconds
+#   tests/bed/engine.sh purge    down, and remove the data root too
+#   tests/bed/engine.sh pid      print its pid (exit 1 when not running)
+# `up ARGS...` passes extra dockerd arguments (test_engine_tls adds a TLS
+# listener); a plain `up` afterwards restarts it as usual.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+E=$SBX_ENGINE_DIR
+
+holder_pid() { # the namespaces' holder, if alive and still ours
+	local pid
+	pid=$(cat "$E/holder.pid" 2>/dev/null) || return 1
+	[ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = sleep ] &&
+		grep -qx "sshbox-test-engine-holder" <(tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | sed -n 's/^SBX_HOLDER=//p') &&
+		echo "$pid"
+}
+dockerd_pid() { # our dockerd, by its pid file and executable
+	local pid
+	pid=$(cat "$E/docker.pid" 2>/dev/null) || return 1
+	[ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = dockerd ] &&
+		tr '\0' '\n' <"/proc/$pid/cmdline" | grep -qx -- "--pidfile=$E/docker.pid" && echo "$pid"
+}
+answers() { curl -sf --max-time 2 --unix-socket "$SBX_ENGINE" http://localhost/_ping >/dev/null 2>&1; }
+
+start_holder() {
+	install -d -m 0755 "$E" "$E/data" "$E/exec"
+	local pid
+	pid=$(holder_pid) && return 0
+	# A fresh network namespace (loopback up) and a mount namespace in which
+	# the machine's engine state is hidden under empty tmpfs mounts.
+	SBX_HOLDER=sshbox-test-engine-holder setsid unshare --net --mount --propagation slave -- \
+		sh -c 'ip link set lo up || exit 1
+		for d in /etc/docker /run/docker /run/containerd; do
+			[ -d "$d" ] && { mount -t tmpfs -o mode=0755 tmpfs "$d" || exit 1; }
+		done
+		exec sleep infinity' </dev/null >>"$E/holder.log" 2>&1 &
+	echo $! >"$E/holder.pid"
+	for _ in $(seq 1 50); do
+		# ready once the tmpfs hides the machine's /run/docker (or there is none)
+		pid=$(holder_pid) && [ "$(readlink "/proc/$pid/ns/net")" != "$(readlink /proc/self/ns/net)" ] &&
+			[ "$(cat "/proc/$pid/comm")" = sleep ] && return 0
+		sleep 0.05
+	done
+	echo "engine: the namespace holder did not start; see $E/holder.log" >&2
+	return 1
+}
+
+up() {
+	start_holder
+	if [ $# = 0 ] && dockerd_pid >/dev/null && answers; then return 0; fi
+	stop_dockerd
+	[ -f "$E/daemon.json" ] || echo '{}' >"$E/daemon.json"
+	local holder
+	holder=$(holder_pid)
+	# Own containerd (started by dockerd under the exec root) in its own
+	# namespaces; cgroups apart; the userland proxy publishes ports on the
+	# namespace's own 127.0.0.1.
+	nsenter --target "$holder" --net --mount -- setsid dockerd \
+		--config-file="$E/daemon.json" --data-root="$E/data" --exec-root="$E/exec" \
+		--pidfile="$E/docker.pid" -H "unix://$SBX_ENGINE" \
+		--containerd-namespace=sshboxtest --containerd-plugins-namespace=sshboxtest-plugins \
+		--cgroup-parent=/sshbox-test-engine "$@" </dev/null >>"$E/dockerd.log" 2>&1 &
+	for _ in $(seq 1 600); do
+		answers && dockerd_pid >/dev/null && return 0
+		sleep 0.1
+	done
+	echo "engine: the suite's dockerd did not answer on $SBX_ENGINE within 60 s; see $E/dockerd.log" >&2
+	return 1
+}
+
+stop_dockerd() { # SIGNAL
+	local pid
+	pid=$(dockerd_pid) || return 0
+	kill "-${1:-TERM}" "$pid" 2>/dev/null || true
+	for _ in $(seq 1 300); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+	rm -f "$E/docker.pid"
+}
+
+down() {
+	stop_dockerd TERM
+	local pid
+	# Container shims that outlived a killed dockerd live in our namespaces.
+	for p in $(pgrep -f "containerd-shim-runc-v2 -namespace sshboxtest " || true); do kill -KILL "$p" 2>/dev/null || true; done
+	if pid=$(holder_pid); then kill "$pid" && sleep 0.2; fi
+	rm -f "$E/holder.pid"
+	rm -rf "$E/exec" "$E/docker.sock"
+}
+
+case ${1:-} in
+up) shift; up "$@" ;;
+stop) stop_dockerd TERM ;;
+kill) stop_dockerd KILL ;;
+down) down ;;
+purge) down; rm -rf "$E" ;;
+pid) dockerd_pid ;;
+*) echo "engine.sh: unknown action \"${1:-}\" (up, stop, kill, down, purge, pid)" >&2; exit 2 ;;
+esac
