@@ -20,6 +20,10 @@ export SBX_ROOT=${SBX_ROOT:-/var/tmp/sshbox-bench} SBX_PORT=${SBX_PORT:-22230}
 export SBX_INSTANCE=${SBX_INSTANCE:-sshboxbench} SBX_GROUP=${SBX_GROUP:-sshboxbench}
 export SBX_USERS=${SBX_USERS:-"sbb-alice sbb-bob"} SBX_PLAIN=${SBX_PLAIN:-sbb-plain}
 export SBX_NOREC=${SBX_NOREC:-sbb-norec} SBX_BUILD=${SBX_BUILD:-$(dirname "$here")/build-bench}
+# The machine's dockerd (the direct path it compares against is a published
+# port on the host's loopback); the bench never stops or kills it, and its
+# own instance, group and users leave any real install alone.
+export SBX_OWN_ENGINE=${SBX_OWN_ENGINE:-0}
 # shellcheck source-path=SCRIPTDIR source=../tests/bed/env.sh
 . "$here/../tests/bed/env.sh"
 
