@@ -51,6 +51,15 @@ sbx_engine_net() {
 		"$@"
 	fi
 }
+# sbx_engine_netns: that namespace's file, for `nsenter --net=FILE CMD... &`
+# (a background job whose $! is CMD itself).
+sbx_engine_netns() {
+	if [ "${SBX_OWN_ENGINE:-1}" = 1 ]; then
+		echo "/proc/$(cat "$SBX_ENGINE_DIR/holder.pid")/ns/net"
+	else
+		echo "/proc/$$/ns/net"
+	fi
+}
 # sbx_engine_pid: the suite's dockerd's pid (from its pid file).
 sbx_engine_pid() { "$SBX_SRC/tests/bed/engine.sh" pid; }
 

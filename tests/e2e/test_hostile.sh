@@ -84,7 +84,7 @@ chmod 644 "$T/squat.py"
 : >"$T/squat.log"
 chmod 666 "$T/squat.log"
 stop_container sbt-bob
-sbx_engine_net runuser -u sbt-alice -- python3 "$T/squat.py" "$old" "$T/squat.log" >"$T/squat.out" 2>&1 &
+nsenter --net="$(sbx_engine_netns)" runuser -u sbt-alice -- python3 "$T/squat.py" "$old" "$T/squat.log" >"$T/squat.out" 2>&1 &
 squatter=$!
 check "the squatter holds bob's old port" wait_for 10 grep -q bound "$T/squat.out"
 expect_eq "bob's next login works" ok "$(sbx_ssh sbt-bob 'echo ok')"
