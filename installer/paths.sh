@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # the scripts that source this use them
 # Where an install lives, shared by install.sh and uninstall.sh. Every path
 # and name defaults to the real one; --root DIR moves them all under DIR (a
 # scratch install beside a real one: tests, staging), and each option below
@@ -21,7 +21,7 @@
 #   --demo-user NAME    the account --demo creates               demo
 #   --base-image REPO   the base image's name (REPO:latest)      sshbox-base
 root=
-prefix= conf_dir= state_dir= run_dir= dropin_dir= unit_dir= sshd_config= sshd_pidfile=
+prefix='' conf_dir='' state_dir='' run_dir='' dropin_dir='' unit_dir='' sshd_config='' sshd_pidfile=''
 group=sshbox instance=sshbox engine=/var/run/docker.sock demo_user=demo base_repo=sshbox-base
 rest=()
 
@@ -31,7 +31,7 @@ paths_parse() {
 		case $1 in
 		--root | --prefix | --config-dir | --state-dir | --run-dir | --sshd-dir | --sshd-config | \
 			--sshd-pidfile | --unit-dir | --group | --instance | --engine | --demo-user | --base-image)
-			[ $# -ge 2 ] && [ -n "$2" ] || { echo "${0##*/}: $1 needs a value" >&2; exit 2; }
+			if [ $# -lt 2 ] || [ -z "$2" ]; then echo "${0##*/}: $1 needs a value" >&2; exit 2; fi
 			case $1 in
 			--root) root=$2 ;;
 			--prefix) prefix=$2 ;;

@@ -40,6 +40,7 @@ start_holder() {
 	pid=$(holder_pid) && return 0
 	# A fresh network namespace (loopback up) and a mount namespace in which
 	# the machine's engine state is hidden under empty tmpfs mounts.
+	# shellcheck disable=SC2016 # $d: the inner sh expands it
 	SBX_HOLDER=sshbox-test-engine-holder setsid unshare --net --mount --propagation slave -- \
 		sh -c 'ip link set lo up || exit 1
 		for d in /etc/docker /run/docker /run/containerd; do
@@ -82,7 +83,9 @@ up() {
 
 stop_dockerd() { # SIGNAL
 	local pid
-	pid=$(dockerd_pid) || return 0
+	# None of ours runs: a pid file left by a killed one (whose zombie may
+	# linger where init does not reap) would stop the next start.
+	pid=$(dockerd_pid) || { rm -f "$E/docker.pid"; return 0; }
 	kill "-${1:-TERM}" "$pid" 2>/dev/null || true
 	for _ in $(seq 1 300); do
 		kill -0 "$pid" 2>/dev/null || break

@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # the tests that source this use them
 # Issue 17's sentinel: a "real" sshbox install on the MACHINE's dockerd (in a
 # scratch root, README's first command relocated), set up before the whole
 # suite (test_sentinel_setup.sh) and checked untouched after it, sanitizer
@@ -22,6 +22,7 @@ snt_key() { # USER: the user's key file
 snt_ssh() { # USER [CMD...]
 	local user=$1
 	shift
+	# shellcheck disable=SC2154 # from tests/bed/env.sh, sourced first
 	ssh "${sbx_ssh_opts[@]}" -i "$(snt_key "$user")" -p "$SNT_PORT" "$user@127.0.0.1" "$@"
 }
 snt_dockerd_pid() { # the machine's dockerd, by its pid file
