@@ -32,6 +32,10 @@ dockerd_pid() { # our dockerd, by its pid file and executable
 	[ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = dockerd ] &&
 		tr '\0' '\n' <"/proc/$pid/cmdline" | grep -qx -- "--pidfile=$E/docker.pid" && echo "$pid"
 }
+alive() { # PID: exists and is not a zombie (this machine's init reaps late)
+	local state
+	state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) && [ -n "$state" ] && [ "$state" != Z ]
+}
 answers() { curl -sf --max-time 2 --unix-socket "$SBX_ENGINE" http://localhost/_ping >/dev/null 2>&1; }
 
 start_holder() {
@@ -62,6 +66,17 @@ up() {
 	start_holder
 	if [ $# = 0 ] && dockerd_pid >/dev/null && answers; then return 0; fi
 	stop_dockerd
+	# A killed dockerd's containerd is dying with it (or its zombie lingers):
+	# the next dockerd would take it for running and wait on its socket for
+	# 60 s. It starts its own afresh (container shims outlive containerd).
+	local cpid
+	cpid=$(cat "$E/exec/containerd/containerd.pid" 2>/dev/null || true)
+	if [ -n "$cpid" ] && alive "$cpid" && tr '\0' ' ' <"/proc/$cpid/cmdline" | grep -q "$E/exec/containerd/"; then
+		kill -TERM "$cpid" 2>/dev/null || true
+		for _ in $(seq 1 100); do alive "$cpid" || break; sleep 0.1; done
+		alive "$cpid" && kill -KILL "$cpid" 2>/dev/null
+	fi
+	rm -f "$E/exec/containerd/containerd.pid"
 	[ -f "$E/daemon.json" ] || echo '{}' >"$E/daemon.json"
 	local holder
 	holder=$(holder_pid)
@@ -88,10 +103,10 @@ stop_dockerd() { # SIGNAL
 	pid=$(dockerd_pid) || { rm -f "$E/docker.pid"; return 0; }
 	kill "-${1:-TERM}" "$pid" 2>/dev/null || true
 	for _ in $(seq 1 300); do
-		kill -0 "$pid" 2>/dev/null || break
+		alive "$pid" || break
 		sleep 0.1
 	done
-	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+	alive "$pid" && kill -KILL "$pid" 2>/dev/null
 	rm -f "$E/docker.pid"
 }
 

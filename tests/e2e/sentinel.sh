@@ -29,6 +29,7 @@ snt_dockerd_pid() { # the machine's dockerd, by its pid file
 	local pid
 	pid=$(cat /var/run/docker.pid 2>/dev/null) && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = dockerd ] && echo "$pid"
 }
+snt_dockerd_runs() { snt_dockerd_pid >/dev/null; }
 snt_tree() { # DIR...: every file's path, mode, owner and bytes, as sha256 lines
 	find "$@" -xdev -printf '%p %m %u:%g %y\n' 2>/dev/null | sort
 	find "$@" -xdev -type f -print0 2>/dev/null | sort -z | xargs -0 -r sha256sum

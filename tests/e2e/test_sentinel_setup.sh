@@ -19,7 +19,7 @@ fi
 started=0
 snt_dockerd_pid >/dev/null || started=1
 "$SBX_SRC/installer/deps.sh" >/dev/null
-check "the machine's dockerd runs" snt_dockerd_pid
+check "the machine's dockerd runs" snt_dockerd_runs
 mkdir -p "$SNT/keys" "$SNT_ROOT/etc/ssh/sshd_config.d" "$SNT_ROOT/run"
 chmod 700 "$SNT/keys"
 echo "$started" >"$SNT/started-dockerd"
