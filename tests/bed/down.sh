@@ -25,10 +25,11 @@ done
 getent group "$SBX_GROUP" >/dev/null && groupdel "$SBX_GROUP"
 # Flag dirs are tmpfs mounts of their own (watchdog/flags.c).
 findmnt -rn -o TARGET | grep "^$SBX_ROOT/" | sort -r | xargs -r -n1 umount -l
-rm -rf "$SBX_ROOT"
-# The suite's own dockerd goes with its data (the base image's rootfs stays
-# cached in $SBX_ROOTFS_CACHE); SBX_KEEP_ENGINE=1 keeps it for the next bed.
-if [ "${SBX_OWN_ENGINE:-1}" = 1 ] && [ "${SBX_KEEP_ENGINE:-0}" != 1 ]; then
+# The suite's own dockerd goes too (its data root keeps the imported base
+# image, and $SBX_ROOTFS_CACHE the rootfs, so the next bed is up in seconds);
+# it also unmounts the test root's shared bind mount (engine.sh).
+if [ "${SBX_OWN_ENGINE:-1}" = 1 ]; then
 	"$SBX_SRC/tests/bed/engine.sh" down
 fi
+rm -rf "$SBX_ROOT"
 echo "test bed down"

@@ -38,10 +38,22 @@ alive() { # PID: exists and is not a zombie (this machine's init reaps late)
 }
 answers() { curl -sf --max-time 2 --unix-socket "$SBX_ENGINE" http://localhost/_ping >/dev/null 2>&1; }
 
+# The test root is a shared mount of itself: the machine's / is private, so
+# without it the mounts the watchdog makes there later (flag dirs are tmpfs)
+# would not reach dockerd's mount namespace, and containers would bind the
+# empty directory beneath.
+shared_root() { [ "$(findmnt -n -o PROPAGATION --target "$SBX_ROOT" 2>/dev/null)" = shared ] && mountpoint -q "$SBX_ROOT"; }
+
 start_holder() {
-	install -d -m 0755 "$E" "$E/data" "$E/exec"
+	install -d -m 0755 "$E" "$E/data" "$E/exec" "$SBX_ROOT"
 	local pid
-	pid=$(holder_pid) && return 0
+	if pid=$(holder_pid); then
+		shared_root && return 0
+		stop_dockerd TERM # its namespace no longer sees the test root's mounts
+		kill "$pid" 2>/dev/null || true
+	fi
+	mountpoint -q "$SBX_ROOT" || mount --bind "$SBX_ROOT" "$SBX_ROOT"
+	mount --make-shared "$SBX_ROOT"
 	# A fresh network namespace (loopback up) and a mount namespace in which
 	# the machine's engine state is hidden under empty tmpfs mounts.
 	# shellcheck disable=SC2016 # $d: the inner sh expands it
@@ -118,6 +130,8 @@ down() {
 	if pid=$(holder_pid); then kill "$pid" && sleep 0.2; fi
 	rm -f "$E/holder.pid"
 	rm -rf "$E/exec" "$E/docker.sock"
+	if mountpoint -q "$SBX_ROOT"; then umount -l "$SBX_ROOT" && rmdir "$SBX_ROOT" 2>/dev/null; fi
+	return 0
 }
 
 case ${1:-} in
