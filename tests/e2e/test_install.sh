@@ -33,6 +33,8 @@ cleanup() {
 	pid=$(cat "$R/run/sshd.pid" 2>/dev/null) && kill "$pid" 2>/dev/null
 	id "$user" >/dev/null 2>&1 && userdel --remove "$user" 2>/dev/null
 	getent group "$group" >/dev/null && groupdel "$group"
+	# Flag dirs are tmpfs mounts of their own (watchdog/flags.c).
+	findmnt -rn -o TARGET | awk -v p="$R/" 'index($0, p) == 1' | sort -r | xargs -r -n1 umount -l
 	rm -rf "$R" "$SSHBOX_BUILD_DIR" "$T"
 }
 trap cleanup EXIT

@@ -30,6 +30,7 @@ remove() {
 		kill "$pid"
 		for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 	fi
+	findmnt -rn -o TARGET | awk -v p="$SNT/" 'index($0, p) == 1' | sort -r | xargs -r -n1 umount -l
 	rm -rf "$SNT"
 }
 if [ "${1:-}" = --remove-only ]; then remove; exit 0; fi
