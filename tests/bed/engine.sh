@@ -130,7 +130,7 @@ down() {
 	if pid=$(holder_pid); then kill "$pid" && sleep 0.2; fi
 	rm -f "$E/holder.pid"
 	rm -rf "$E/exec" "$E/docker.sock"
-	if mountpoint -q "$SBX_ROOT"; then umount -l "$SBX_ROOT" && rmdir "$SBX_ROOT" 2>/dev/null; fi
+	if mountpoint -q "$SBX_ROOT"; then umount -l "$SBX_ROOT" && { rmdir "$SBX_ROOT" 2>/dev/null || true; }; fi
 	return 0
 }
 
