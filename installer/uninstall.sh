@@ -77,7 +77,7 @@ if [ $purge = 1 ] && command -v curl >/dev/null; then
 		api DELETE "/images/$img" >/dev/null
 	done
 	# Flag dirs are tmpfs mounts of their own (watchdog/flags.c).
-	findmnt -rn -o TARGET | grep -F "$state_dir/" | awk -v p="$state_dir/" 'index($0, p) == 1' | sort -r | xargs -r -n1 umount -l
+	findmnt -rn -o TARGET | awk -v p="$state_dir/" 'index($0, p) == 1' | sort -r | xargs -r -n1 umount -l
 	rm -rf "$state_dir" "$conf_dir"
 	say "purged containers, volumes, committed images, state and config of instance $inst"
 fi
