@@ -2,7 +2,7 @@
 # The whole test suite on a Debian 12 machine, as root: installs what is
 # missing, then runs, in order (each phase must pass):
 #   static  clang-format, clang-tidy, cppcheck, shellcheck (tests/static.sh)
-#   test    build, bring up the test bed (dockerd, base image, sshd, watchdog,
+#   test    build, bring up the test bed (its own dockerd, base image, sshd, watchdog,
 #           test users), unit and end-to-end tests, take the bed down
 #   asan    the same with AddressSanitizer + UBSan builds of every program;
 #           any sanitizer report fails the run
@@ -16,7 +16,7 @@ set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 phases=${SBX_PHASES:-static test asan fuzz}
 [ "$(id -u)" = 0 ] || { echo "tests/run.sh: run as root (it starts dockerd and sshd, adds test users)" >&2; exit 1; }
-"$src/installer/deps.sh" --test
+"$src/installer/deps.sh" --test --no-engine # the tests run their own dockerd
 
 # suite BUILD_DIR BUILD_TYPE [ctest args...]: build, then ctest there.
 suite() {
