@@ -22,8 +22,8 @@ export SBX_USERS=${SBX_USERS:-"sbb-alice sbb-bob"} SBX_PLAIN=${SBX_PLAIN:-sbb-pl
 export SBX_NOREC=${SBX_NOREC:-sbb-norec} SBX_BUILD=${SBX_BUILD:-$(dirname "$here")/build-bench}
 # The machine's dockerd (the direct path it compares against is a published
 # port on the host's loopback); the bench never stops or kills it, and its
-# own instance, group and users leave any real install alone.
-export SBX_OWN_ENGINE=${SBX_OWN_ENGINE:-0}
+# own instance, group, users and base image name leave any real install alone.
+export SBX_OWN_ENGINE=${SBX_OWN_ENGINE:-0} SBX_BASE_IMAGE=${SBX_BASE_IMAGE:-sshbox-bench-base}
 # shellcheck source-path=SCRIPTDIR source=../tests/bed/env.sh
 . "$here/../tests/bed/env.sh"
 
@@ -150,7 +150,7 @@ provision() {
 	have=$(bench_users | wc -l)
 	s=$(date +%s%N)
 	for i in $(seq 1 "$nusers"); do bu "$i"; echo; done | sort | comm -23 - <(bench_users | sort) |
-		xargs -r -P 4 -I{} "$SBX_BIN/sshbox" --config "$SBX_CONF" createuser {} sshbox-base:latest "$key.pub" >/dev/null
+		xargs -r -P 4 -I{} "$SBX_BIN/sshbox" --config "$SBX_CONF" createuser {} "$SBX_BASE_IMAGE:latest" "$key.pub" >/dev/null
 	provisioned="$((($(date +%s%N) - s) / 1000000)) ms for $((nusers - have))"
 }
 

@@ -25,6 +25,9 @@ if [ "${SBX_OWN_ENGINE:-1}" = 1 ]; then
 else
 	SBX_ENGINE=/var/run/docker.sock
 fi
+# The base image's name in that engine (the bench, on the machine's engine,
+# uses its own so a real install's sshbox-base:latest is never retagged).
+SBX_BASE_IMAGE=${SBX_BASE_IMAGE:-sshbox-base}
 # The debootstrapped base image's rootfs, kept across beds (one per recipe).
 SBX_ROOTFS_CACHE=${SBX_ROOTFS_CACHE:-/var/cache/sshbox-test}
 

@@ -12,7 +12,7 @@ if [ "${SBX_OWN_ENGINE:-1}" = 1 ]; then
 else
 	"$SBX_SRC/installer/deps.sh"
 fi
-SSHBOX_ENGINE_SOCKET=$SBX_ENGINE SSHBOX_ROOTFS_CACHE=$SBX_ROOTFS_CACHE "$SBX_SRC/installer/image/build-base.sh"
+SSHBOX_ENGINE_SOCKET=$SBX_ENGINE SSHBOX_BASE_REPO=$SBX_BASE_IMAGE SSHBOX_ROOTFS_CACHE=$SBX_ROOTFS_CACHE "$SBX_SRC/installer/image/build-base.sh"
 
 mkdir -p "$SBX_ROOT"/{bin,etc,run,keys,sshd} "$SBX_STATE"
 chmod 755 "$SBX_ROOT" "$SBX_ROOT"/{bin,etc,run}
@@ -32,7 +32,7 @@ socket = $SBX_SOCKET
 state_dir = $SBX_STATE
 instance = $SBX_INSTANCE
 group = $SBX_GROUP
-default_image = sshbox-base:latest
+default_image = $SBX_BASE_IMAGE:latest
 idle_grace_seconds = ${SBX_GRACE:-5}
 stop_timeout_seconds = 2
 shim = $SBX_BIN/sshbox-shim
@@ -84,7 +84,7 @@ for u in $SBX_USERS $SBX_PLAIN $SBX_NOREC; do
 done
 for u in $SBX_USERS; do
 	[ -f "$SBX_STATE/users/$u/record" ] ||
-		"$SBX_BIN/sshbox" --config "$SBX_CONF" createuser "$u" sshbox-base:latest "$SBX_KEYS/$u.pub"
+		"$SBX_BIN/sshbox" --config "$SBX_CONF" createuser "$u" "$SBX_BASE_IMAGE:latest" "$SBX_KEYS/$u.pub"
 done
 plain_account() { # USER [GROUP]
 	id "$1" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash --password '*' ${2:+--groups "$2"} "$1"
