@@ -10,7 +10,7 @@
 # migrated. The machine's own install, if any, is never touched.
 . "$(dirname "$0")/lib.sh"
 R=$SBX_ROOT/install-root
-port=${SBX_INSTALL_PORT:-22224}
+port=${SBX_INSTALL_PORT:-22225}
 user=sbt-idemo group=sbt-inst instance=sbtinst
 opts=(--root "$R" --group "$group" --instance "$instance" --demo-user "$user" --engine "$SBX_ENGINE")
 key=$R/root/sshbox-demo/id_ed25519
