@@ -97,7 +97,16 @@ sshd_reload() {
 	if [ "$default_paths" = 1 ] && [ -d /run/systemd/system ]; then
 		systemctl reload ssh
 	elif pid=$(cat "$sshd_pidfile" 2>/dev/null) && kill -0 "$pid" 2>/dev/null; then
+		# sshd re-executes itself on SIGHUP and listens again a moment later:
+		# wait for that, so a login right after install.sh is served.
 		kill -HUP "$pid"
+		sleep 0.2
+		if command -v ss >/dev/null; then
+			for _ in $(seq 1 50); do
+				ss -Htlnp 2>/dev/null | grep -q "pid=$pid," && break
+				sleep 0.1
+			done
+		fi
 	else
 		mkdir -p /run/sshd
 		/usr/sbin/sshd -f "$sshd_config"
