@@ -13,8 +13,9 @@
 #                                as a cache, so the next bed is up in seconds
 #   tests/bed/engine.sh purge    down, and remove the data root too
 #   tests/bed/engine.sh pid      print its pid (exit 1 when not running)
-# `up ARGS...` passes extra dockerd arguments (test_engine_tls adds a TLS
-# listener); a plain `up` afterwards restarts it as usual.
+# `up ARGS...` (re)starts dockerd with extra arguments (test_engine_tls adds
+# a TLS listener); a plain `up` keeps a dockerd that answers, so `stop` first
+# to drop them.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 E=$SBX_ENGINE_DIR
