@@ -20,6 +20,10 @@ export SBX_ROOT=${SBX_ROOT:-/var/tmp/sshbox-bench} SBX_PORT=${SBX_PORT:-22230}
 export SBX_INSTANCE=${SBX_INSTANCE:-sshboxbench} SBX_GROUP=${SBX_GROUP:-sshboxbench}
 export SBX_USERS=${SBX_USERS:-"sbb-alice sbb-bob"} SBX_PLAIN=${SBX_PLAIN:-sbb-plain}
 export SBX_NOREC=${SBX_NOREC:-sbb-norec} SBX_BUILD=${SBX_BUILD:-$(dirname "$here")/build-bench}
+# The machine's dockerd (the direct path it compares against is a published
+# port on the host's loopback); the bench never stops or kills it, and its
+# own instance, group, users and base image name leave any real install alone.
+export SBX_OWN_ENGINE=${SBX_OWN_ENGINE:-0} SBX_BASE_IMAGE=${SBX_BASE_IMAGE:-sshbox-bench-base}
 # shellcheck source-path=SCRIPTDIR source=../tests/bed/env.sh
 . "$here/../tests/bed/env.sh"
 
@@ -146,7 +150,7 @@ provision() {
 	have=$(bench_users | wc -l)
 	s=$(date +%s%N)
 	for i in $(seq 1 "$nusers"); do bu "$i"; echo; done | sort | comm -23 - <(bench_users | sort) |
-		xargs -r -P 4 -I{} "$SBX_BIN/sshbox" --config "$SBX_CONF" createuser {} sshbox-base:latest "$key.pub" >/dev/null
+		xargs -r -P 4 -I{} "$SBX_BIN/sshbox" --config "$SBX_CONF" createuser {} "$SBX_BASE_IMAGE:latest" "$key.pub" >/dev/null
 	provisioned="$((($(date +%s%N) - s) / 1000000)) ms for $((nusers - have))"
 }
 

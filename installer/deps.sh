@@ -1,17 +1,26 @@
 #!/usr/bin/env bash
 # Installs the Debian packages sshbox needs to build, run and be tested,
 # and starts dockerd when no engine answers. Idempotent; run as root.
-#   installer/deps.sh [--test]   (--test adds what the test suite needs)
+#   installer/deps.sh [--test] [--no-engine]
+# --test adds what the test suite needs; --no-engine leaves the machine's
+# dockerd alone (the test bed runs an engine of its own).
 set -euo pipefail
 
 runtime=(docker.io openssh-server openssh-client debootstrap ca-certificates curl jq xauth)
 build=(build-essential cmake pkg-config libssh-dev libjansson-dev
        libcurl4-openssl-dev uuid-dev)
-testing=(libcmocka-dev sshfs tmux xvfb x11-utils xauth procps iproute2 python3 openssl valgrind
+testing=(libcmocka-dev sshfs tmux xvfb x11-utils xauth procps iproute2 util-linux socat python3 openssl valgrind
          clang libclang-rt-14-dev shellcheck clang-format clang-tidy cppcheck)
 
 want=("${runtime[@]}" "${build[@]}")
-[ "${1:-}" = "--test" ] && want+=("${testing[@]}")
+engine=1
+for arg in "$@"; do
+	case $arg in
+	--test) want+=("${testing[@]}") ;;
+	--no-engine) engine=0 ;;
+	*) echo "deps.sh: unknown option \"$arg\"" >&2; exit 2 ;;
+	esac
+done
 
 missing=()
 for p in "${want[@]}"; do
@@ -25,6 +34,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
 		"${missing[@]}" >/dev/null
 fi
 
+[ $engine = 1 ] || exit 0
 # dockerd: start it ourselves where no service manager did.
 ping_engine() { timeout 5 curl -sf --unix-socket /var/run/docker.sock http://localhost/_ping >/dev/null 2>&1; }
 wait_engine() { # up to 60 s; stops early when no dockerd process is left

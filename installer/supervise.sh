@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Runs the watchdog as a supervised background daemon where there is no
-# systemd: a small loop restarts it if it dies; pid files in /run/sshbox.
-#   supervise.sh start|stop|restart WATCHDOG_BINARY CONFIG
+# systemd: a small loop restarts it if it dies; pid files in RUN_DIR (the
+# directory of the config's socket, /run/sshbox by default), its log in LOG.
+#   supervise.sh start|stop|restart WATCHDOG_BINARY CONFIG [RUN_DIR [LOG]]
 set -euo pipefail
 action=$1
 bin=${2:-/usr/local/sbin/sshbox-watchdog}
 conf=${3:-/etc/sshbox/sshbox.conf}
-run=/run/sshbox
+run=${4:-/run/sshbox}
+log=${5:-/var/log/sshbox-watchdog.log}
 sup=$run/supervisor.pid
 install -d -m 0755 "$run"
 
@@ -30,7 +32,7 @@ start() {
 			"$0" --config "$1" &
 			wait $! || true
 			sleep 1
-		done' "$bin" "$conf" </dev/null >>/var/log/sshbox-watchdog.log 2>&1 &
+		done' "$bin" "$conf" </dev/null >>"$log" 2>&1 &
 	echo $! >"$sup"
 	for _ in $(seq 1 50); do [ -f "$run/watchdog.pid" ] && break; sleep 0.1; done
 }

@@ -4,10 +4,14 @@
 # sshbox-base:<recipe hash> and sshbox-base:latest. Nothing is pulled from a
 # registry. The image is cached: it is rebuilt only when this recipe changes.
 #   installer/image/build-base.sh [--force]
+# SSHBOX_ENGINE_SOCKET picks the engine (default /var/run/docker.sock),
+# SSHBOX_BASE_REPO the image's name (default sshbox-base);
+# SSHBOX_ROOTFS_CACHE=DIR keeps the debootstrapped rootfs there as a tar, so
+# another engine (the test suite's own) imports it in seconds.
 set -euo pipefail
 
 sock=${SSHBOX_ENGINE_SOCKET:-/var/run/docker.sock}
-repo=sshbox-base
+repo=${SSHBOX_BASE_REPO:-sshbox-base}
 packages=openssh-server,openssh-client,procps,sshfs,fuse3,xauth,x11-utils,less
 hash=$(sha256sum "$0" | cut -c1-12)
 
@@ -28,6 +32,18 @@ if [ -z "$mirror" ]; then
 fi
 [ -n "$mirror" ] || { echo "base image: no bookworm mirror found in apt's sources" >&2; exit 1; }
 
+import_rootfs() { # TAR_SOURCE: the rootfs tar on stdin becomes the image
+	api -o /dev/null -X POST -H 'Content-Type: application/x-tar' --data-binary @- \
+		"http://localhost/v1.41/images/create?fromSrc=-&repo=$repo&tag=$hash"
+	api -o /dev/null -X POST "http://localhost/v1.41/images/$repo:$hash/tag?repo=$repo&tag=latest"
+}
+cache=${SSHBOX_ROOTFS_CACHE:-}
+if [ -n "$cache" ] && [ "${1:-}" != "--force" ] && [ -f "$cache/rootfs-$hash.tar" ]; then
+	API_TIMEOUT=300 import_rootfs <"$cache/rootfs-$hash.tar"
+	echo "base image: $repo:$hash imported from $cache/rootfs-$hash.tar"
+	exit 0
+fi
+
 root=$(mktemp -d /var/tmp/sshbox-base.XXXXXX)
 trap 'rm -rf "$root"' EXIT
 echo "base image: debootstrap bookworm into $root"
@@ -39,7 +55,13 @@ rm -f "$root"/etc/ssh/ssh_host_*
 rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb
 mkdir -p "$root/run/sshd"
 
-tar -C "$root" -c . | api -o /dev/null -X POST -H 'Content-Type: application/x-tar' --data-binary @- \
-	"http://localhost/v1.41/images/create?fromSrc=-&repo=$repo&tag=$hash"
-api -o /dev/null -X POST "http://localhost/v1.41/images/$repo:$hash/tag?repo=$repo&tag=latest"
+if [ -n "$cache" ]; then
+	install -d -m 0700 "$cache"
+	rm -f "$cache"/rootfs-*.tar # older recipes
+	tar -C "$root" -cf "$cache/.rootfs-$hash.tar" .
+	mv "$cache/.rootfs-$hash.tar" "$cache/rootfs-$hash.tar"
+	API_TIMEOUT=300 import_rootfs <"$cache/rootfs-$hash.tar"
+else
+	tar -C "$root" -c . | API_TIMEOUT=300 import_rootfs
+fi
 echo "base image: $repo:$hash built"

@@ -16,7 +16,20 @@ SBX_PLAIN=${SBX_PLAIN:-sbt-plain} # ordinary account on the same sshd: the floor
 SBX_NOREC=${SBX_NOREC:-sbt-norec} # in the sshbox group, but no sshbox record
 SBX_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SBX_BUILD=${SBX_BUILD:-$SBX_SRC/build}
-SBX_ENGINE=/var/run/docker.sock
+# The engine: the suite's own dockerd (tests/bed/engine.sh), never the
+# machine's. SBX_OWN_ENGINE=0 uses the machine's instead (bench/run.sh,
+# which never stops or kills it).
+SBX_ENGINE_DIR=${SBX_ENGINE_DIR:-/var/tmp/sshbox-test-engine}
+if [ "${SBX_OWN_ENGINE:-1}" = 1 ]; then
+	SBX_ENGINE=$SBX_ENGINE_DIR/docker.sock
+else
+	SBX_ENGINE=/var/run/docker.sock
+fi
+# The base image's name in that engine (the bench, on the machine's engine,
+# uses its own so a real install's sshbox-base:latest is never retagged).
+SBX_BASE_IMAGE=${SBX_BASE_IMAGE:-sshbox-base}
+# The debootstrapped base image's rootfs, kept across beds (one per recipe).
+SBX_ROOTFS_CACHE=${SBX_ROOTFS_CACHE:-/var/cache/sshbox-test}
 
 sbx_ssh_opts=(-F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
 	-o LogLevel=ERROR -o IdentitiesOnly=yes -o BatchMode=yes -o ConnectTimeout=20)
@@ -31,6 +44,27 @@ sbx_ssh() {
 sbx_api() { # sbx_api METHOD PATH: the engine API, for tests only
 	curl -sS --max-time 60 --unix-socket "$SBX_ENGINE" -X "$1" "http://localhost/v1.41$2"
 }
+
+# sbx_engine_net CMD...: runs CMD in the engine's network namespace, where
+# the containers' ports are published (on that namespace's 127.0.0.1).
+sbx_engine_net() {
+	if [ "${SBX_OWN_ENGINE:-1}" = 1 ]; then
+		nsenter --target "$(cat "$SBX_ENGINE_DIR/holder.pid")" --net -- "$@"
+	else
+		"$@"
+	fi
+}
+# sbx_engine_netns: that namespace's file, for `nsenter --net=FILE CMD... &`
+# (a background job whose $! is CMD itself).
+sbx_engine_netns() {
+	if [ "${SBX_OWN_ENGINE:-1}" = 1 ]; then
+		echo "/proc/$(cat "$SBX_ENGINE_DIR/holder.pid")/ns/net"
+	else
+		echo "/proc/$$/ns/net"
+	fi
+}
+# sbx_engine_pid: the suite's dockerd's pid (from its pid file).
+sbx_engine_pid() { "$SBX_SRC/tests/bed/engine.sh" pid; }
 
 sbx_container() { echo "$SBX_INSTANCE-$1"; }
 

@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# Brings up the test bed: packages, dockerd, base image, a build of sshbox,
+# Brings up the test bed: packages, the suite's own dockerd (engine.sh; the
+# machine's is never used), the base image, a build of sshbox,
 # a watchdog and an sshd on 127.0.0.1:$SBX_PORT with the shim as
 # ForceCommand, and test users. Idempotent: what runs already is kept.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
-"$SBX_SRC/installer/deps.sh" --test
-"$SBX_SRC/installer/image/build-base.sh"
+"$SBX_SRC/installer/deps.sh" --test --no-engine
+if [ "${SBX_OWN_ENGINE:-1}" = 1 ]; then
+	"$SBX_SRC/tests/bed/engine.sh" up
+else
+	"$SBX_SRC/installer/deps.sh"
+fi
+SSHBOX_ENGINE_SOCKET=$SBX_ENGINE SSHBOX_BASE_REPO=$SBX_BASE_IMAGE SSHBOX_ROOTFS_CACHE=$SBX_ROOTFS_CACHE "$SBX_SRC/installer/image/build-base.sh"
 
 mkdir -p "$SBX_ROOT"/{bin,etc,run,keys,sshd} "$SBX_STATE"
 chmod 755 "$SBX_ROOT" "$SBX_ROOT"/{bin,etc,run}
@@ -26,7 +32,7 @@ socket = $SBX_SOCKET
 state_dir = $SBX_STATE
 instance = $SBX_INSTANCE
 group = $SBX_GROUP
-default_image = sshbox-base:latest
+default_image = $SBX_BASE_IMAGE:latest
 idle_grace_seconds = ${SBX_GRACE:-5}
 stop_timeout_seconds = 2
 shim = $SBX_BIN/sshbox-shim
@@ -78,7 +84,7 @@ for u in $SBX_USERS $SBX_PLAIN $SBX_NOREC; do
 done
 for u in $SBX_USERS; do
 	[ -f "$SBX_STATE/users/$u/record" ] ||
-		"$SBX_BIN/sshbox" --config "$SBX_CONF" createuser "$u" sshbox-base:latest "$SBX_KEYS/$u.pub"
+		"$SBX_BIN/sshbox" --config "$SBX_CONF" createuser "$u" "$SBX_BASE_IMAGE:latest" "$SBX_KEYS/$u.pub"
 done
 plain_account() { # USER [GROUP]
 	id "$1" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash --password '*' ${2:+--groups "$2"} "$1"

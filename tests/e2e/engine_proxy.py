@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A fault injector in front of the real dockerd, for tests only.
 
-    engine_proxy.py LISTEN_SOCKET UPSTREAM_SOCKET RULES_FILE
+    engine_proxy.py LISTEN_SOCKET UPSTREAM_SOCKET RULES_FILE DOCKERD_PIDFILE
 
 Listens on a unix socket and passes each HTTP request to the real engine
 (one upstream connection per request, "Connection: close" both ways), unless
@@ -11,19 +11,31 @@ a rule in RULES_FILE (read again for every request) matches it. A rule line:
 
 ACTION is one of: 500 (an error answer with a JSON message), garbage (200
 with a body that is not JSON), hang (never answer), close (close without an
-answer), kill-dockerd (pass the request on, then SIGKILL dockerd at once).
+answer), kill-dockerd (pass the request on, then SIGKILL the dockerd named
+by DOCKERD_PIDFILE at once: the test suite's own, never any other).
 Every request is logged to RULES_FILE.log as "METHOD PATH -> ACTION".
 """
 import os
 import re
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
 
-listen_path, upstream_path, rules_path = sys.argv[1:4]
+listen_path, upstream_path, rules_path, dockerd_pidfile = sys.argv[1:5]
+
+
+def kill_dockerd():
+    try:
+        with open(dockerd_pidfile) as f:
+            pid = int(f.read().strip())
+        with open("/proc/%d/comm" % pid) as f:
+            if f.read().strip() != "dockerd":
+                return
+        os.kill(pid, signal.SIGKILL)
+    except (OSError, ValueError):
+        log("  no dockerd to kill (%s)" % dockerd_pidfile)
 
 
 def rules():
@@ -102,7 +114,7 @@ def serve(c):
         with up:
             up.sendall(line + b"\r\n" + b"\r\n".join(headers) + b"\r\nConnection: close\r\n\r\n" + body)
             if action == "kill-dockerd":
-                subprocess.run(["pkill", "-KILL", "-x", "dockerd"])
+                kill_dockerd()
             while True:
                 chunk = up.recv(65536)
                 if not chunk:

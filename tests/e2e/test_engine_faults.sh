@@ -15,10 +15,10 @@ set_engine() { # ADDRESS: the watchdog reloads its config on SIGHUP
 }
 rules=$T/rules
 fault() { printf '%s\n' "$@" >"$rules"; }
-python3 "$(dirname "$0")/engine_proxy.py" "$T/engine.sock" "$SBX_ENGINE" "$rules" &
+python3 "$(dirname "$0")/engine_proxy.py" "$T/engine.sock" "$SBX_ENGINE" "$rules" "$SBX_ENGINE_DIR/docker.pid" &
 proxy=$!
 wait_for 10 test -S "$T/engine.sock"
-trap 'kill $proxy 2>/dev/null; sed -i "s|^engine = .*|engine = $SBX_ENGINE|" "$SBX_CONF"; kill -HUP $wd; rm -rf "$T"' EXIT
+trap 'kill $proxy 2>/dev/null; "$SBX_SRC/tests/bed/engine.sh" up >/dev/null; sed -i "s|^engine = .*|engine = $SBX_ENGINE|" "$SBX_CONF"; kill -HUP $wd; rm -rf "$T"' EXIT
 set_engine "$T/engine.sock"
 expect_eq "a login through the injector works" ok "$(sbx_ssh $u 'echo ok')"
 check "it went through the injector" grep -q "^GET /v1.41/containers/$SBX_INSTANCE-$u/json -> pass" "$rules.log"
@@ -56,10 +56,12 @@ fault
 expect_eq "the next login creates it" ok "$(sbx_ssh $u 'echo ok')"
 expect_eq "just one" 1 "$(container_count $u)"
 
-# dockerd killed right after it took a create.
+# The suite's own dockerd (the injector kills it by its pid file) killed
+# right after it took a create.
+dockerd_gone() { ! sbx_engine_pid >/dev/null; }
 restart_dockerd() {
-	wait_for 60 bash -c '! pgrep -x dockerd >/dev/null'
-	"$SBX_SRC/installer/deps.sh" >/dev/null
+	wait_for 60 dockerd_gone
+	"$SBX_SRC/tests/bed/engine.sh" up >/dev/null
 	ping_engine
 }
 remove_container $u

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Issue 8 (part): a remote engine over mutual TLS. dockerd also listens on
-# 127.0.0.1 with --tlsverify; the watchdog talks to it with the client
+# Issue 8 (part): a remote engine over mutual TLS. The suite's own dockerd is
+# restarted to also listen on 127.0.0.1 with --tlsverify (in its network
+# namespace; a socat relay brings that port to the host's 127.0.0.1); the watchdog talks to it with the client
 # certificate from engine_cert_path (ca.pem, cert.pem, key.pem). A client
 # certificate from another CA, or none, is refused with a clear line.
 . "$(dirname "$0")/lib.sh"
@@ -40,18 +41,19 @@ set_engine() { # ADDRESS CERT_PATH
 	kill -HUP "$wd"
 	wait_for 10 bash -c "tail -n 3 '$SBX_ROOT/watchdog.log' | grep -q 'configuration reloaded'"
 }
+engine=$SBX_SRC/tests/bed/engine.sh
 # shellcheck disable=SC2120 # check passes it arguments, which shellcheck does not see
-restart_dockerd() { # [ARGS...]
-	pkill -x dockerd
-	wait_for 60 bash -c '! pgrep -x dockerd >/dev/null'
-	if [ $# -gt 0 ]; then
-		nohup dockerd "$@" >>/var/log/dockerd.log 2>&1 &
-		wait_for 60 ping_engine
-	else
-		"$SBX_SRC/installer/deps.sh" >/dev/null
-	fi
+restart_dockerd() { # [ARGS...]: the suite's own dockerd, with extra ARGS
+	"$engine" stop
+	"$engine" up "$@" && wait_for 60 ping_engine
 }
+# The TLS port inside the engine's network namespace, relayed to the host's
+# loopback where the watchdog is.
+socat "TCP-LISTEN:$tls_port,bind=127.0.0.1,reuseaddr,fork" \
+	"EXEC:nsenter --target $(cat "$SBX_ENGINE_DIR/holder.pid") --net -- socat STDIO TCP\:127.0.0.1\:$tls_port" &
+relay=$!
 restore() {
+	kill "$relay" 2>/dev/null
 	set_engine "$SBX_ENGINE" ""
 	restart_dockerd
 	rm -rf "$T"
@@ -61,7 +63,7 @@ trap restore EXIT
 use_client client
 set_engine "tcp://127.0.0.1:$tls_port" "$T/certs"
 check "dockerd restarts with a TLS listener on 127.0.0.1" restart_dockerd \
-	-H unix:///var/run/docker.sock -H "tcp://127.0.0.1:$tls_port" --tlsverify \
+	-H "tcp://127.0.0.1:$tls_port" --tlsverify \
 	--tlscacert "$pki/sbx-ca.pem" --tlscert "$pki/server.pem" --tlskey "$pki/server.key"
 tls_curl() { # CLIENT_NAME: the engine's /_ping over TLS with that client cert
 	curl -sf --max-time 5 --cacert "$pki/sbx-ca.pem" --cert "$pki/$1.pem" --key "$pki/$1.key" \

@@ -31,13 +31,13 @@ expect_match "list is for root only" "only root" "$out"
 
 # 2. Forwards through an sshbox account.
 ssh "${sbx_ssh_opts[@]}" -i "$SBX_KEYS/sbt-bob" -p "$SBX_PORT" -N \
-	-L "$T/docker.sock:/var/run/docker.sock" -L "127.0.0.1:22399:127.0.0.1:$SBX_PORT" sbt-bob@127.0.0.1 &
+	-L "$T/docker.sock:$SBX_ENGINE" -L "127.0.0.1:22399:127.0.0.1:$SBX_PORT" sbt-bob@127.0.0.1 &
 fwd=$!
 sleep 2
 check_not "-L to the docker socket gets nothing" curl -s --max-time 5 --unix-socket "$T/docker.sock" http://localhost/_ping
 check_not "-L to a host port gets no banner" bash -c "exec 3<>/dev/tcp/127.0.0.1/22399; timeout 3 head -c 4 <&3 | grep -q SSH"
 kill $fwd 2>/dev/null
-check "sshd refused the socket forward" grep -q "refused streamlocal port forward.*target /var/run/docker.sock" "$SBX_ROOT/sshd/sshd.log"
+check "sshd refused the socket forward" grep -q "refused streamlocal port forward.*target $SBX_ENGINE" "$SBX_ROOT/sshd/sshd.log"
 check "sshd refused the port forward" grep -q "refused local port forward.*port $SBX_PORT" "$SBX_ROOT/sshd/sshd.log"
 
 # 3. Planted links and FIFOs in the flag dir.
@@ -56,7 +56,7 @@ check "the link itself was removed" test ! -L "$SBX_STATE/users/sbt-alice/flags/
 expect_eq "the watchdog serves on" ok "$(sbx_ssh sbt-bob 'echo ok')"
 
 # 4. Port squatting: the moment bob's container stops, a local process (as
-# another user) binds its old published port. Bob's next login goes through
+# another user, where the engine publishes ports) binds its old published port. Bob's next login goes through
 # the container's own network namespace, never that port: it works, and the
 # squatter hears nothing.
 sbx_ssh sbt-bob true
@@ -84,7 +84,7 @@ chmod 644 "$T/squat.py"
 : >"$T/squat.log"
 chmod 666 "$T/squat.log"
 stop_container sbt-bob
-runuser -u sbt-alice -- python3 "$T/squat.py" "$old" "$T/squat.log" >"$T/squat.out" 2>&1 &
+nsenter --net="$(sbx_engine_netns)" runuser -u sbt-alice -- python3 "$T/squat.py" "$old" "$T/squat.log" >"$T/squat.out" 2>&1 &
 squatter=$!
 check "the squatter holds bob's old port" wait_for 10 grep -q bound "$T/squat.out"
 expect_eq "bob's next login works" ok "$(sbx_ssh sbt-bob 'echo ok')"

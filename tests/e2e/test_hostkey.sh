@@ -31,8 +31,8 @@ check "login works again with the right key" sbx_ssh $u true
 
 # The shim's path does not use the published port: kill its docker-proxy.
 port=$(container_field $u '.NetworkSettings.Ports["22/tcp"][0].HostPort')
-pkill -f "docker-proxy .*-host-port $port( |$)"
-direct() { ssh "${sbx_ssh_opts[@]}" -o ConnectTimeout=3 -i "$SBX_KEYS/$u" -p "$port" root@127.0.0.1 true; }
+pkill -P "$(sbx_engine_pid)" -f "docker-proxy .*-host-port $port( |$)"
+direct() { sbx_engine_net ssh "${sbx_ssh_opts[@]}" -o ConnectTimeout=3 -i "$SBX_KEYS/$u" -p "$port" root@127.0.0.1 true; }
 check_not "the published port is dead" direct
 out=$(sbx_ssh $u 'echo via-netns')
 expect_eq "the login still works without it" via-netns "$out"

@@ -40,7 +40,7 @@ check "stop came within a few seconds" test $((SECONDS - start)) -lt 15
 sbx_ssh $u true
 port=$(sbx_ssh $u port)
 expect_match "port prints just a number" '^[0-9]+$' "$port"
-ssh "${sbx_ssh_opts[@]}" -i "$SBX_KEYS/$u" -p "$port" root@127.0.0.1 'sleep 600' &
+nsenter --net="$(sbx_engine_netns)" ssh "${sbx_ssh_opts[@]}" -i "$SBX_KEYS/$u" -p "$port" root@127.0.0.1 'sleep 600' &
 direct=$!
 direct_seen() { sbx_admin list | awk -v u="$u" '$1 == u {exit !($5 == 1)}'; }
 check "the direct session is counted" wait_for 20 direct_seen

@@ -1,59 +1,126 @@
 #!/usr/bin/env bash
-# Issue 5: the README's first command on this machine: install.sh --demo ends
-# with the demo user logged into a container; again changes nothing and
-# works; uninstall keeps user data (and locks the account), --purge removes
-# it; install after uninstall works; a broken sshd config is never
-# activated and the running sshd keeps serving.
+# Issue 5, made safe by issue 17: the README's first command, relocated into
+# a scratch root with its own sshd (own port and sshd_config), group,
+# instance and demo account, against the suite's own dockerd. install.sh
+# --demo ends with the demo user logged into a container; again changes
+# nothing and works; uninstall keeps user data (and locks the account),
+# --purge removes it; install after uninstall works; a broken sshd config,
+# or one whose effective settings undo the drop-in (issue 12), is never
+# activated and the running sshd keeps serving; an old drop-in name is
+# migrated. The machine's own install, if any, is never touched.
 . "$(dirname "$0")/lib.sh"
-key=/root/sshbox-demo/id_ed25519
-dropin=/etc/ssh/sshd_config.d/sshbox.conf
-sshd_was_running=0
-pgrep -f '^/usr/sbin/sshd$' >/dev/null && sshd_was_running=1
+R=$SBX_ROOT/install-root
+port=${SBX_INSTALL_PORT:-22225}
+user=sbt-idemo group=sbt-inst instance=sbtinst
+opts=(--root "$R" --group "$group" --instance "$instance" --demo-user "$user" --engine "$SBX_ENGINE")
+key=$R/root/sshbox-demo/id_ed25519
+dropin_dir=$R/etc/ssh/sshd_config.d
+dropin=$dropin_dir/00-sshbox.conf
+export SSHBOX_BUILD_DIR=$SBX_ROOT/install-build
+
+# What a real install on this machine would have: it must not change.
+real_paths=(/etc/sshbox /var/lib/sshbox /etc/ssh/sshd_config.d /etc/ssh/sshd_config /usr/local/sbin /usr/local/libexec/sshbox)
+real_state() {
+	find "${real_paths[@]}" -xdev \( -type f -o -type l \) -print0 2>/dev/null | sort -z |
+		xargs -0 -r sha256sum 2>/dev/null | sha256sum
+	getent group sshbox
+	getent passwd demo
+}
+real_before=$(real_state)
+
+cleanup() {
+	"$SBX_SRC/installer/uninstall.sh" "${opts[@]}" --purge >/dev/null 2>&1
+	pid=$(cat "$R/run/sshd.pid" 2>/dev/null) && kill "$pid" 2>/dev/null
+	id "$user" >/dev/null 2>&1 && userdel --remove "$user" 2>/dev/null
+	getent group "$group" >/dev/null && groupdel "$group"
+	# Flag dirs are tmpfs mounts of their own (watchdog/flags.c).
+	findmnt -rn -o TARGET | awk -v p="$R/" 'index($0, p) == 1' | sort -r | xargs -r -n1 umount -l
+	rm -rf "$R" "$SSHBOX_BUILD_DIR" "$T"
+}
+trap cleanup EXIT
+
+# The scratch host: sshd's main config including the scratch drop-in dir.
+mkdir -p "$dropin_dir" "$R/run"
+ssh-keygen -q -t ed25519 -N '' -f "$R/etc/ssh/host_key"
+cat >"$R/etc/ssh/sshd_config" <<CONF
+Include $dropin_dir/*.conf
+Port $port
+ListenAddress 127.0.0.1
+HostKey $R/etc/ssh/host_key
+PidFile $R/run/sshd.pid
+AuthorizedKeysFile .ssh/authorized_keys
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM yes
+PrintMotd no
+Subsystem sftp /usr/lib/openssh/sftp-server
+CONF
+install_sh() { "$SBX_SRC/installer/install.sh" "${opts[@]}" "$@" 2>&1; }
+uninstall_sh() { "$SBX_SRC/installer/uninstall.sh" "${opts[@]}" "$@" 2>&1; }
 demo_login() {
 	ssh -F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes \
-		-o LogLevel=ERROR -o IdentitiesOnly=yes -i "$key" -p 22 demo@127.0.0.1 "$@"
+		-o LogLevel=ERROR -o IdentitiesOnly=yes -i "$key" -p "$port" "$user@127.0.0.1" "$@"
 }
-api() { curl -sS --max-time 60 --unix-socket /var/run/docker.sock -X "$1" "http://localhost/v1.41$2"; }
+sums() { sha256sum "$dropin" "$R/etc/sshbox/sshbox.conf" "$R/var/lib/sshbox/users/$user/record" | sha256sum; }
 
-out=$("$SBX_SRC/installer/install.sh" --demo 2>&1)
-expect_eq "install.sh --demo succeeds" 0 $?
-expect_match "and shows a login into the demo container" "inside container demo as root" "$out"
-expect_eq "the demo user lands in its container" "$(api GET /containers/sshbox-demo/json | jq -r .Config.Hostname)" "$(demo_login hostname)"
-sum1=$(sha256sum "$dropin" /etc/sshbox/sshbox.conf /var/lib/sshbox/users/demo/record | sha256sum)
-out=$("$SBX_SRC/installer/install.sh" --demo 2>&1)
+out=$(install_sh --demo)
+expect_eq "install.sh --demo into a scratch root succeeds" 0 $?
+expect_match "and shows a login into the demo container" "inside container $user as root" "$out"
+expect_eq "the demo user lands in its container" "$(sbx_api GET "/containers/$instance-$user/json" | jq -r .Config.Hostname)" "$(demo_login hostname)"
+check "the config names the relocated paths" grep -qx "state_dir = $R/var/lib/sshbox" "$R/etc/sshbox/sshbox.conf"
+check "the drop-in sorts first (00-sshbox.conf)" test -f "$dropin"
+check "and makes the scratch shim the ForceCommand" grep -q "ForceCommand exec $R/usr/local/libexec/sshbox/sshbox-shim --config $R/etc/sshbox/sshbox.conf" "$dropin"
+sum1=$(sums)
+out=$(install_sh --demo)
 expect_eq "running it again succeeds" 0 $?
-expect_eq "and changes nothing" "$sum1" "$(sha256sum "$dropin" /etc/sshbox/sshbox.conf /var/lib/sshbox/users/demo/record | sha256sum)"
+expect_eq "and changes nothing" "$sum1" "$(sums)"
 expect_eq "the demo login still works" root "$(demo_login whoami)"
 demo_login 'echo kept > /root/data'
 
 # A broken sshd configuration: install refuses, nothing is activated.
-echo "ThisIsNotAnOption yes" >/etc/ssh/sshd_config.d/zz-broken.conf
+echo "ThisIsNotAnOption yes" >"$dropin_dir/zz-broken.conf"
 cp "$dropin" "$T/dropin.before"
-out=$("$SBX_SRC/installer/install.sh" 2>&1)
+out=$(install_sh)
 expect_ne "install with a broken sshd config fails" 0 $?
 expect_match "and says sshd rejects it" "sshd rejects the configuration" "$out"
 check "the previous drop-in stays as it was" cmp -s "$dropin" "$T/dropin.before"
-rm -f /etc/ssh/sshd_config.d/zz-broken.conf
+rm -f "$dropin_dir/zz-broken.conf"
 expect_eq "the running sshd keeps serving" root "$(demo_login whoami)"
 
-out=$("$SBX_SRC/installer/uninstall.sh" 2>&1)
+# Issue 12: a drop-in sorted before ours turns TCP forwarding on for everyone.
+# sshd takes the first value, so ours would not hold: install refuses.
+printf 'Match all\n\tAllowTcpForwarding yes\n' >"$dropin_dir/0-open.conf"
+out=$(install_sh)
+expect_ne "install where an earlier drop-in allows TCP forwarding fails" 0 $?
+expect_match "with a line naming the setting" "effective AllowTcpForwarding for members of group $group is \"yes\", not \"no\"" "$out"
+check "the previous drop-in is restored" cmp -s "$dropin" "$T/dropin.before"
+rm -f "$dropin_dir/0-open.conf"
+out=$(install_sh)
+expect_eq "without it install succeeds again" 0 $?
+
+# An older install's drop-in name (sorted after others) is migrated.
+mv "$dropin" "$dropin_dir/sshbox.conf"
+out=$(install_sh)
+expect_eq "install over an old sshbox.conf drop-in succeeds" 0 $?
+check "it is replaced by 00-sshbox.conf" test -f "$dropin" -a ! -e "$dropin_dir/sshbox.conf"
+expect_eq "and the login works" root "$(demo_login whoami)"
+
+out=$(uninstall_sh)
 expect_eq "uninstall succeeds" 0 $?
 check "the drop-in is gone" test ! -e "$dropin"
-check "the binaries are gone" test ! -e /usr/local/sbin/sshbox-watchdog -a ! -e /usr/local/libexec/sshbox/sshbox-shim
+check "the binaries are gone" test ! -e "$R/usr/local/sbin/sshbox-watchdog" -a ! -e "$R/usr/local/libexec/sshbox/sshbox-shim"
 check_not "the demo account cannot log in (locked, not given a host shell)" demo_login true
-expect_eq "its home volume is kept" sshbox-home-demo "$(api GET /volumes/sshbox-home-demo | jq -r .Name)"
+expect_eq "its home volume is kept" "$instance-home-$user" "$(sbx_api GET "/volumes/$instance-home-$user" | jq -r .Name)"
 
-out=$("$SBX_SRC/installer/install.sh" 2>&1)
+out=$(install_sh)
 expect_eq "install after uninstall succeeds" 0 $?
 expect_eq "the demo user's data survived" kept "$(demo_login 'cat /root/data')"
 
-out=$("$SBX_SRC/installer/uninstall.sh" --purge 2>&1)
+out=$(uninstall_sh --purge)
 expect_eq "uninstall --purge succeeds" 0 $?
-expect_eq "--purge removes the home volume" null "$(api GET /volumes/sshbox-home-demo | jq -r .Name)"
-check "--purge removes the account" bash -c '! id demo 2>/dev/null'
-check "--purge removes state and config" test ! -e /var/lib/sshbox -a ! -e /etc/sshbox
-if [ $sshd_was_running = 0 ]; then
-	pkill -f '^/usr/sbin/sshd$' # the host sshd install.sh started for this test
-fi
-rm -rf /root/sshbox-demo
+expect_eq "--purge removes the home volume" null "$(sbx_api GET "/volumes/$instance-home-$user" | jq -r .Name)"
+check "--purge removes the account" bash -c "! id $user 2>/dev/null"
+check "--purge removes state and config" test ! -e "$R/var/lib/sshbox" -a ! -e "$R/etc/sshbox"
+check "and the group" bash -c "! getent group $group"
+expect_eq "nothing of a real install on this machine changed" "$real_before" "$(real_state)"
 finish

@@ -38,11 +38,13 @@ expect_ne "nor on her own loopback" open "$out"
 out=$(sbx_ssh $a "/tmp/netprobe connect $gw $SBX_PORT")
 expect_ne "nor the host's sshd through the gateway" open "$out"
 # A host server on every address: reachable from the host, not from alice.
-python3 -c 'import socket,time
+# "The host" is the engine's network namespace, where the bridge and its
+# gateway are (the suite's dockerd has one of its own).
+nsenter --net="$(sbx_engine_netns)" python3 -c 'import socket,time
 s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", 22399)); s.listen(8); time.sleep(60)' &
 host_srv=$!
 sleep 0.5
-check "the host's own server answers on 127.0.0.1" bash -c 'exec 3<>/dev/tcp/127.0.0.1/22399'
+check "the host's own server answers on 127.0.0.1" sbx_engine_net bash -c 'exec 3<>/dev/tcp/127.0.0.1/22399'
 out=$(sbx_ssh $a "/tmp/netprobe connect $gw 22399")
 expect_ne "alice cannot reach a host server on 0.0.0.0 through the gateway" open "$out"
 kill $host_srv 2>/dev/null

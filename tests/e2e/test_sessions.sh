@@ -88,7 +88,7 @@ tmux kill-session -t $s 2>/dev/null
 # 6. signals and hang-ups
 sbx_ssh $u 'kill -TERM $$' >"$T/sig.out" 2>&1
 shim_rc=$?
-ssh "${sbx_ssh_opts[@]}" -i "$key" -p "$(direct_port)" root@127.0.0.1 'kill -TERM $$' >"$T/sigd.out" 2>&1
+sbx_engine_net ssh "${sbx_ssh_opts[@]}" -i "$key" -p "$(direct_port)" root@127.0.0.1 'kill -TERM $$' >"$T/sigd.out" 2>&1
 direct_rc=$?
 expect_eq "a signal-killed command ends as over a direct ssh" "$direct_rc" "$shim_rc"
 expect_eq "the client reports the same" "$(cat "$T/sigd.out")" "$(cat "$T/sig.out")"

@@ -52,7 +52,7 @@ line=$(sbx_ssh $u hostkey)
 expect_eq "hostkey prints a known_hosts line with the pinned key" \
 	"[127.0.0.1]:$(sbx_ssh $u port) $(cut -d' ' -f1-2 "$SBX_STATE/users/$u/etc/ssh_host_ed25519_key.pub")" "$line"
 echo "$line" >"$T/known_hosts"
-out=$(ssh -F /dev/null -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$T/known_hosts" -o BatchMode=yes \
+out=$(sbx_engine_net ssh -F /dev/null -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$T/known_hosts" -o BatchMode=yes \
 	-o IdentitiesOnly=yes -i "$SBX_KEYS/$u" -p "$(sbx_ssh $u port)" root@127.0.0.1 'echo pinned')
 expect_eq "direct ssh with that known_hosts line verifies the key" pinned "$out"
 out=$(sbx_ssh $u help)
