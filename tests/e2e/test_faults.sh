@@ -102,7 +102,7 @@ expect_ne "set on a full disk fails" 0 $?
 expect_match "it says why and where" "record.*No space left on device" "$out"
 expect_eq "the record is unchanged" "$before" "$(sha256sum <"$dir/record")"
 expect_eq "logins go on" ok "$(as sbt-oom 'echo ok')"
-umount "$dir"
+umount -R "$dir" # with the flag dir the login mounted in it
 check "the real dir is as it was" diff -r "$T/userdir" "$dir"
 sbx_admin cleanuser sbt-oom >/dev/null
 sbx_api DELETE "/volumes/$SBX_INSTANCE-home-sbt-oom" >/dev/null
