@@ -55,8 +55,9 @@ static int connect_service(struct err *err)
 		int e = errno;
 		close(s);
 		if (e == ENOENT)
-			return err_set(err, e, "%s does not exist: FUSE is not enabled for this "
-			                       "container",
+			return err_set(err, e,
+			               "%s does not exist: FUSE is not enabled for this "
+			               "container",
 			               path);
 		return err_sys(err, e, "cannot connect to %s", path);
 	}
@@ -64,8 +65,7 @@ static int connect_service(struct err *err)
 }
 
 /* One request and its answer; *ret_fd (if asked for) gets the descriptor. */
-static int ask(enum fuse_op op, const char *dir, const char *subtype, int *ret_fd,
-               struct err *err)
+static int ask(enum fuse_op op, const char *dir, const char *subtype, int *ret_fd, struct err *err)
 {
 	json_t *req = fuse_build_request(op, dir, subtype);
 	if (req == NULL)

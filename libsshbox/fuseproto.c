@@ -9,9 +9,12 @@
 static const char *const kernel_trees[] = {"/proc", "/sys", "/dev"};
 /* What sshbox mounts into every container: covering one, or a directory
  * above one, would swap what sshbox put there for the user's files. */
-static const char *const managed[] = {
-    "/etc/sshbox",         "/run/sshbox",           FUSE_SOCKET_DIR,
-    "/usr/local/bin/daemon", "/usr/local/bin/nodaemon", "/usr/local/bin/stopnow"};
+static const char *const managed[] = {"/etc/sshbox",
+                                      "/run/sshbox",
+                                      FUSE_SOCKET_DIR,
+                                      "/usr/local/bin/daemon",
+                                      "/usr/local/bin/nodaemon",
+                                      "/usr/local/bin/stopnow"};
 
 /* 1 when path is dir or below it. */
 static int is_within(const char *path, const char *dir)
@@ -71,8 +74,7 @@ int fuse_subtype_valid(const char *s)
 }
 
 /* A string member, checked for type, length and embedded NULs. */
-static int get_string(const json_t *msg, const char *key, char *dst, size_t size,
-                      struct err *err)
+static int get_string(const json_t *msg, const char *key, char *dst, size_t size, struct err *err)
 {
 	json_t *v = json_object_get(msg, key);
 	if (!json_is_string(v))

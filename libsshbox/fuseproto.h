@@ -22,9 +22,9 @@
 
 /* Where the per-user FUSE directory (socket and client) appears inside a
  * container, read-only. */
-#define FUSE_SOCKET_DIR     "/run/sshbox-fuse"
-#define FUSE_PATH_MAX       1024
-#define FUSE_SUBTYPE_MAX    32
+#define FUSE_SOCKET_DIR      "/run/sshbox-fuse"
+#define FUSE_PATH_MAX        1024
+#define FUSE_SUBTYPE_MAX     32
 #define FUSE_DEFAULT_SUBTYPE "sshbox"
 
 enum fuse_op { FUSE_OP_MOUNT, FUSE_OP_UMOUNT };

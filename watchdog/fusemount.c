@@ -71,8 +71,8 @@ static int open_in_container(const char *path)
 	if (root < 0)
 		return -2;
 	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
-	                       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS |
-	                                  RESOLVE_NO_SYMLINKS};
+	                       .resolve =
+	                           RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS};
 	int fd = (int)syscall(SYS_openat2, root, path, &how, sizeof(how));
 	int saved = errno;
 	close(root);
@@ -103,8 +103,8 @@ static struct result do_mount(const struct job *j, int target)
 	if (fs < 0 && errno == ENOSYS) {
 		/* mount(2) on "." after fchdir: the directory checked above, not
 		 * whatever the path names by now. */
-		if (fchdir(target) < 0 ||
-		    mount(j->subtype, ".", j->legacy_type, MS_NOSUID | MS_NODEV, j->legacy_opts) < 0)
+		if (fchdir(target) < 0 || mount(j->subtype, ".", j->legacy_type,
+		                                MS_NOSUID | MS_NODEV, j->legacy_opts) < 0)
 			return (struct result){STEP_LEGACY, errno, 0};
 		int here = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (here < 0 || mount_id_of(here, &r.mnt_id) < 0)
@@ -172,7 +172,8 @@ static int explain(const struct job *j, const struct result *r, struct err *err)
 		if (r->code == ENOENT)
 			return err_set(err, ENOENT, "\"%s\" does not exist in the container", p);
 		if (r->code == ENOTDIR)
-			return err_set(err, ENOTDIR, "\"%s\" is not a directory in the container", p);
+			return err_set(err, ENOTDIR, "\"%s\" is not a directory in the container",
+			               p);
 		if (r->code == EXDEV)
 			return err_set(err, EXDEV, "\"%s\" leads out of the container's root", p);
 		return err_sys(err, r->code, "cannot open \"%s\" in the container", p);
