@@ -97,7 +97,7 @@ expect_contains "unmounting what sshbox did not mount is refused" 'is not a FUSE
 bob_pid=$(container_field sbt-bob .State.Pid)
 expect_match "bob's container runs" '^[1-9][0-9]*$' "$bob_pid"
 exec 8<"$SBX_BIN/sshbox-fuse" 9<"$FDIR"
-out=$(SSHBOX_FUSE_SOCKET=/proc/self/fd/9/sock nsenter -t "$bob_pid" -m -u -i -n -p -F -- \
+out=$(SSHBOX_FUSE_SOCKET=/proc/self/fd/9/sock nsenter -t "$bob_pid" -m -u -i -n -p -- \
 	/proc/self/fd/8 mount /tmp -- touch /tmp/ran-in-bob 2>&1)
 expect_contains "a process of bob's container asking alice's socket is refused" \
 	"is not a process of the container of user \"$u\"" "$out"
@@ -128,7 +128,7 @@ sleep 0.5
 o=$(sbx_ssh $u "mkdir -p /tmp/m && $CLI mount /tmp/m -- sh -c 'test -n \"\$(ls -l \$0)\" && echo got-fd' 2>&1")
 expect_eq "a mount works beside the bad clients" got-fd "$o"
 wait $badpid
-expect_contains "garbage is answered with an error" '"ok": false' "$(grep garbage: "$T/bad.out")"
+expect_match "garbage is answered with an error" '"ok": ?false' "$(grep garbage: "$T/bad.out")"
 expect_contains "an oversized frame is refused by its length" 'over the limit' "$(grep big: "$T/bad.out")"
 expect_eq "the watchdog serves on" ok "$(sbx_ssh sbt-bob 'echo ok')"
 finish
