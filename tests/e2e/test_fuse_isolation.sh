@@ -131,4 +131,10 @@ wait $badpid
 expect_match "garbage is answered with an error" '"ok": ?false' "$(grep garbage: "$T/bad.out")"
 expect_contains "an oversized frame is refused by its length" 'over the limit' "$(grep big: "$T/bad.out")"
 expect_eq "the watchdog serves on" ok "$(sbx_ssh sbt-bob 'echo ok')"
+
+# 5. What a mount costs: ten mount + unmount round trips from inside.
+ms=$(sbx_ssh $u "s=\$(date +%s%N); for i in 1 2 3 4 5 6 7 8 9 10; do $CLI mount /tmp/m -- true || exit 1; done; echo \$(((\$(date +%s%N) - s) / 10000000))")
+expect_match "ten mount + unmount round trips work" '^[0-9]+$' "$ms"
+echo "# one mount + unmount round trip (engine lookup, namespace checks, fork, mount): $ms ms"
+expect_eq "and leave no mount behind" 0 "$(sbx_ssh $u 'grep -c " /tmp/m " /proc/mounts')"
 finish
