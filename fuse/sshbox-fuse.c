@@ -159,8 +159,10 @@ static int run_mount(const char *dir, char **cmd, int ncmd)
 	int status = 0;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	/* Quietly: an explicit umount may have come first. */
-	ask(FUSE_OP_UMOUNT, dir, NULL, NULL, &err);
+	/* An explicit umount may have come first: that is no news. */
+	if (ask(FUSE_OP_UMOUNT, dir, NULL, NULL, &err) < 0 &&
+	    strstr(err.msg, "is not a FUSE mount that sshbox made") == NULL)
+		fprintf(stderr, "sshbox-fuse: cannot unmount %s: %s\n", dir, err.msg);
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return WEXITSTATUS(status);

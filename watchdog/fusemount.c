@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "fuseproto.h"
 
 #ifndef STATX_MNT_ID_UNIQUE
 #define STATX_MNT_ID_UNIQUE 0x00004000U /* Linux 6.8: ids never reused */
@@ -48,6 +49,8 @@ struct job {
 	const struct fusemount_target *t;
 	const char *path;
 	const char *subtype;
+	char parent[FUSE_PATH_MAX]; /* unmount: the directory holding the mount point */
+	const char *base;           /* and the mount point's name in it */
 	char fd_text[16];
 	char legacy_type[64];
 	char legacy_opts[128];
@@ -132,29 +135,41 @@ static struct result do_mount(const struct job *j, int target)
 	return r;
 }
 
-static struct result do_umount(const struct job *j, int target)
+/* By name in the opened parent: nothing is looked up inside the FUSE file
+ * system, so a dead or stalled server cannot stop it, and a mount point
+ * cannot be renamed away (EBUSY) between the check and the unmount. */
+static struct result do_umount(const struct job *j)
 {
-	uint64_t id = 0;
-	if (mount_id_of(target, &id) < 0)
-		return (struct result){STEP_MNTID, errno, 0};
-	if (id != j->want_mnt_id)
+	int parent = open_in_container(j->parent);
+	if (parent == -2)
+		return (struct result){STEP_ROOT, errno, 0};
+	if (parent < 0)
+		return (struct result){STEP_OPEN, errno, 0};
+	struct statx stx;
+	if (statx(parent, j->base, AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC,
+	          STATX_MNT_ID_UNIQUE | STATX_MNT_ID, &stx) < 0)
+		return (struct result){STEP_OPEN, errno, 0};
+	if (!(stx.stx_mask & (STATX_MNT_ID | STATX_MNT_ID_UNIQUE)))
+		return (struct result){STEP_MNTID, EOPNOTSUPP, 0};
+	if (stx.stx_mnt_id != j->want_mnt_id)
 		return (struct result){STEP_NOT_OURS, 0, 0};
-	/* "." is the root of the mount just checked, wherever the path leads now. */
-	if (fchdir(target) < 0 || umount2(".", MNT_DETACH) < 0)
+	if (fchdir(parent) < 0 || umount2(j->base, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
 		return (struct result){STEP_UMOUNT, errno, 0};
-	return (struct result){STEP_DONE, 0, id};
+	return (struct result){STEP_DONE, 0, stx.stx_mnt_id};
 }
 
 static struct result child_work(const struct job *j)
 {
 	if (enter_mntns(j->t) < 0)
 		return (struct result){STEP_SETNS, errno, 0};
+	if (j->umount)
+		return do_umount(j);
 	int target = open_in_container(j->path);
 	if (target == -2)
 		return (struct result){STEP_ROOT, errno, 0};
 	if (target < 0)
 		return (struct result){STEP_OPEN, errno, 0};
-	return j->umount ? do_umount(j, target) : do_mount(j, target);
+	return do_mount(j, target);
 }
 
 static int explain(const struct job *j, const struct result *r, struct err *err)
@@ -255,5 +270,10 @@ int fusemount_umount(const struct fusemount_target *t, const char *path, uint64_
                      int timeout_ms, struct err *err)
 {
 	struct job j = {.t = t, .path = path, .umount = 1, .want_mnt_id = mnt_id};
+	const char *slash = strrchr(path, '/');
+	if (path[0] != '/' || slash == NULL || slash[1] == '\0')
+		return err_set(err, EINVAL, "\"%s\" is not an absolute path to a directory", path);
+	snprintf(j.parent, sizeof(j.parent), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	j.base = slash + 1;
 	return run_child(&j, timeout_ms, NULL, err);
 }

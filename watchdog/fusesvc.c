@@ -191,8 +191,9 @@ static int do_umount(struct fuse_user *u, const struct fusemount_target *t, cons
 		               "\"%s\" is not a FUSE mount that sshbox made in this container",
 		               path);
 	int rc = fusemount_umount(t, path, u->made[i].mnt_id, FUSE_TIMEOUT_MS, err);
-	/* Gone either way unless it timed out: forget it. */
-	if (rc == 0 || err->code != ETIMEDOUT)
+	/* Forgotten once gone, or when another mount or nothing is there now;
+	 * kept for another try after any other failure. */
+	if (rc == 0 || err->code == EPERM || err->code == ENOENT)
 		u->made[i] = u->made[--u->nmade];
 	return rc;
 }
