@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 
 #include "flags.h"
+#include "fusesvc.h"
 #include "log.h"
 #include "names.h"
 #include "netfence.h"
@@ -97,16 +98,10 @@ static json_t *create_body(const struct config *cfg, const char *user,
 		json_array_append_new(binds, json_string(flag_binds[i]));
 	for (int i = 0; i < rec->nmounts; i++)
 		json_array_append_new(binds, json_string(rec->mounts[i]));
-	if (rec->fuse) {
-		/* FUSE mounts (sshbox-connect): only where the admin enabled them. */
-		json_object_set_new(host, "CapAdd", json_pack("[s]", "SYS_ADMIN"));
-		json_object_set_new(host, "Devices",
-		                    json_pack("[{s:s,s:s,s:s}]", "PathOnHost", "/dev/fuse",
-		                              "PathInContainer", "/dev/fuse", "CgroupPermissions",
-		                              "rwm"));
-		json_array_append_new(json_object_get(host, "SecurityOpt"),
-		                      json_string("apparmor=unconfined"));
-	}
+	/* FUSE (sshbox-connect): no mount privilege, only the watchdog's socket. */
+	char fuse_bind[600];
+	if (rec->fuse && fusesvc_bind(cfg, user, fuse_bind, sizeof(fuse_bind)) == 0)
+		json_array_append_new(binds, json_string(fuse_bind));
 	json_object_set_new(host, "CapDrop", json_pack("[s]", "ALL"));
 	json_t *caps = string_array(kept_caps);
 	json_array_extend(caps, json_object_get(host, "CapAdd"));
@@ -162,6 +157,8 @@ static int create(struct engine *e, const struct config *cfg, const char *user,
 	if (has == 0)
 		return err_set(err, ENOENT, "image \"%s\" does not exist on the engine", image);
 	if (network_ensure(e, cfg, err) < 0)
+		return -1;
+	if (rec->fuse && fusesvc_prepare(cfg, user, err) < 0)
 		return -1;
 	box_container_name(cfg->instance, user, name, sizeof(name));
 	snprintf(path, sizeof(path), "/containers/create?name=%s", name);

@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "engine.h"
 #include "flags.h"
+#include "fusesvc.h"
 #include "log.h"
 #include "names.h"
 #include "record.h"
@@ -28,6 +29,7 @@ static void note_running(const struct config *cfg, const char *user, long long e
 	if (u == NULL)
 		return;
 	flags_watch(cfg, user);
+	fusesvc_watch(cfg, user);
 	state_lock();
 	if (u->sessions == 0 && u->stop_at == 0)
 		idle_schedule(u, mono_ms() + (long long)cfg->idle_grace_seconds * 1000 + extra_ms);

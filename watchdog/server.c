@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "engine.h"
 #include "flags.h"
+#include "fusesvc.h"
 #include "holder.h"
 #include "kvfile.h"
 #include "log.h"
@@ -98,6 +99,8 @@ static int handle_login(struct conn *c, const struct config *cfg, const struct u
 	pthread_mutex_unlock(&u->lifecycle);
 	engine_close(e);
 	flags_watch(cfg, c->user);
+	if (rec->fuse)
+		fusesvc_watch(cfg, c->user);
 
 	if (sshd < 0) {
 		log_err("user \"%s\" uid %u session %s: cannot start container: %s", c->user,
@@ -214,6 +217,7 @@ static void serve(struct conn *c)
 			break;
 		state_session_begin(state_user(c->user));
 		flags_watch(&cfg, c->user);
+		fusesvc_watch(&cfg, c->user);
 		reply_ok(c);
 		log_info("user \"%s\" uid %u session %s: rejoined after a watchdog restart",
 		         c->user, (unsigned)c->uid, c->session);

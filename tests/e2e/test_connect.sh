@@ -29,7 +29,7 @@ check "sh -n accepts sshbox-connect" sh -n "$CONNECT"
 sbx_admin set $u fuse=yes >/dev/null
 expect_eq "fuse=yes for $u" 0 $?
 sbx_ssh $u remove --force >/dev/null 2>&1
-check "$u's new container has /dev/fuse" sbx_ssh $u 'test -c /dev/fuse'
+check "$u's new container has the FUSE socket, and no /dev/fuse" sbx_ssh $u 'test -S /run/sshbox-fuse/sock && ! test -e /dev/fuse'
 
 D1="$T/proj one"
 D2="$T/it's two"

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "fuseproto.h"
 #include "names.h"
 #include "proto.h"
 #include "record.h"
@@ -135,6 +136,48 @@ static void proto_requests(void **state)
 	assert_int_equal(proto_check_length(zero, &len, &err), -1);
 }
 
+static void fuse_requests(void **state)
+{
+	struct fuse_request req;
+	struct err err = {0};
+	static const char *const good[] = {
+	    "/home/me/src", "/a", "/root/x y", "/etc/sshboxes", "/usr/local/src", "/run/sshbox2"};
+	static const char *const bad[] = {"",
+	                                  "rel",
+	                                  "/",
+	                                  "/a/",
+	                                  "/a//b",
+	                                  "/a/./b",
+	                                  "/a/..",
+	                                  "/../etc",
+	                                  "/proc",
+	                                  "/proc/sys",
+	                                  "/sys/x",
+	                                  "/dev/shm",
+	                                  "/etc",
+	                                  "/etc/sshbox/k",
+	                                  "/run",
+	                                  "/run/sshbox-fuse",
+	                                  "/usr/local/bin",
+	                                  "/usr/local/bin/daemon",
+	                                  "/a\tb"};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_int_equal(fuse_path_check(good[i], &err), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(fuse_path_check(bad[i], &err), -1);
+	json_t *m = fuse_build_request(FUSE_OP_MOUNT, "/home/me", "sshfs");
+	assert_int_equal(fuse_parse_request(m, &req, &err), 0);
+	assert_int_equal(req.op, FUSE_OP_MOUNT);
+	assert_string_equal(req.subtype, "sshfs");
+	json_decref(m);
+	m = json_loads("{\"v\":1,\"op\":\"umount\",\"path\":\"/x\",\"user\":\"bob\"}", 0, NULL);
+	assert_int_equal(fuse_parse_request(m, &req, &err), -1);
+	json_decref(m);
+	m = json_loads("{\"v\":1,\"op\":\"mount\",\"path\":\"/x\",\"subtype\":\"A;B\"}", 0, NULL);
+	assert_int_equal(fuse_parse_request(m, &req, &err), -1);
+	json_decref(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -144,6 +187,7 @@ int main(void)
 	    cmocka_unit_test(record_roundtrip),
 	    cmocka_unit_test(names),
 	    cmocka_unit_test(proto_requests),
+	    cmocka_unit_test(fuse_requests),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
