@@ -103,9 +103,7 @@ static json_t *create_body(const struct config *cfg, const char *user,
 	if (rec->fuse && fusesvc_bind(cfg, user, fuse_bind, sizeof(fuse_bind)) == 0)
 		json_array_append_new(binds, json_string(fuse_bind));
 	json_object_set_new(host, "CapDrop", json_pack("[s]", "ALL"));
-	json_t *caps = string_array(kept_caps);
-	json_array_extend(caps, json_object_get(host, "CapAdd"));
-	json_object_set_new(host, "CapAdd", caps);
+	json_object_set_new(host, "CapAdd", string_array(kept_caps));
 	json_object_set_new(host, "NetworkMode", json_string(network));
 	long long memory = limit_or(rec->memory, cfg->default_memory);
 	if (memory > 0) {
