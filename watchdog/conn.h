@@ -9,9 +9,8 @@
 #include "proto.h"
 #include "session.h"
 
-#define REQUEST_TIMEOUT_MS  10000
-#define REPLY_TIMEOUT_MS    10000
-#define HANDLER_STACK_BYTES (512 * 1024)
+#define REQUEST_TIMEOUT_MS 10000
+#define REPLY_TIMEOUT_MS   10000
 
 struct conn {
 	int fd;
@@ -24,7 +23,7 @@ struct conn {
 
 /* Closes the connection, gives back its admission slot, frees it. */
 void conn_end(struct conn *c);
-/* Runs fn(c) on a detached thread with the handlers' stack size. */
+/* Runs fn(c) on a thread of its own (thread_spawn). */
 int conn_thread(void *(*fn)(void *), struct conn *c);
 
 #endif

@@ -1,7 +1,9 @@
 /* Idle stops. One reaper thread sleeps until the earliest pending stop (no
- * polling: with nothing pending it waits without a timeout), then stops a
- * container whose user still has no session, no daemon flag and no direct
- * TCP session to its sshd. */
+ * polling: with nothing pending it waits without a timeout), then starts a
+ * stop thread for that user, which stops the container if the user still has
+ * no session, no daemon flag and no direct TCP session to its sshd. The
+ * reaper itself never takes a lifecycle lock: a user whose lock is held by a
+ * long commit keeps only their own stop waiting. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,13 +17,14 @@
 #include "flags.h"
 #include "log.h"
 #include "session.h"
+#include "thread.h"
 
 static pthread_cond_t reaper_wake;
 
 void idle_schedule(struct user_state *u, long long at_ms)
 {
 	if (at_ms == 0)
-		u->stop_forced = 0;
+		u->stop_forced = u->stop_again = 0;
 	u->stop_at = at_ms;
 	pthread_cond_signal(&reaper_wake);
 }
@@ -52,8 +55,9 @@ static int stop_container(struct engine *e, const struct config *cfg, const char
 }
 
 /* Decides under the user's lifecycle lock, so no login can slip in between
- * the check and the stop. */
-static void try_stop(struct user_state *u, int forced)
+ * the check and the stop. Whether it is a stopnow is read there too: a login
+ * that came first has cancelled it. */
+static void try_stop(struct user_state *u)
 {
 	struct config cfg;
 	struct err err = {0};
@@ -63,6 +67,8 @@ static void try_stop(struct user_state *u, int forced)
 	pthread_mutex_lock(&u->lifecycle);
 	state_lock();
 	int sessions = u->sessions;
+	int forced = u->stop_forced;
+	u->stop_forced = 0;
 	state_unlock();
 	if (!forced && sessions > 0)
 		goto out;
@@ -105,6 +111,23 @@ out:
 	pthread_mutex_unlock(&u->lifecycle);
 }
 
+/* One user's stop, on its own thread; again while stops fell due meanwhile. */
+static void *stop_thread(void *arg)
+{
+	struct user_state *u = arg;
+	for (;;) {
+		try_stop(u);
+		state_lock();
+		int again = u->stop_again;
+		u->stop_again = 0;
+		if (!again)
+			u->stopping = 0;
+		state_unlock();
+		if (!again)
+			return NULL;
+	}
+}
+
 static void *reaper(void *arg)
 {
 	state_lock();
@@ -122,12 +145,19 @@ static void *reaper(void *arg)
 				next = u->stop_at;
 		}
 		if (due != NULL) {
-			int forced = due->stop_forced;
 			due->stop_at = 0;
-			due->stop_forced = 0;
-			state_unlock();
-			try_stop(due, forced);
-			state_lock();
+			if (due->stopping) {
+				due->stop_again = 1; /* its thread decides again */
+				continue;
+			}
+			due->stopping = 1;
+			if (thread_spawn(stop_thread, due) != 0) {
+				due->stopping = 0;
+				due->stop_at = now + 1000;
+				log_warn(
+				    "user \"%s\": no thread for the idle stop; retrying in 1 s",
+				    due->name);
+			}
 			continue;
 		}
 		if (next == 0) {
@@ -155,6 +185,5 @@ int idle_start_reaper(void)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&reaper_wake, &ca);
 	pthread_condattr_destroy(&ca);
-	pthread_t t;
-	return pthread_create(&t, NULL, reaper, NULL) == 0 ? 0 : -1;
+	return thread_spawn(reaper, NULL) == 0 ? 0 : -1;
 }

@@ -8,6 +8,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "accept.h"
+#include "admit.h"
+#include "clock.h"
 #include "config.h"
 #include "err.h"
 #include "events.h"
@@ -177,6 +181,8 @@ int main(int argc, char **argv)
 	}
 	state_config_set(&cfg);
 	curl_global_init(CURL_GLOBAL_ALL);
+	/* Every live session holds a descriptor: take all the kernel allows. */
+	long long nofile = admit_raise_nofile();
 
 	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
 	int signal_fd = selfpipe_install(sigs, sizeof(sigs) / sizeof(sigs[0]));
@@ -193,24 +199,40 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	write_pidfile(&cfg);
-	if (flags_start_watcher(&err) < 0 || idle_start_reaper() < 0 || events_start() < 0 ||
-	    holder_start() < 0) {
+	/* The threads inherit a mask with every signal blocked: only this
+	 * thread takes signals, through the self-pipe. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int started = flags_start_watcher(&err) == 0 && idle_start_reaper() == 0 &&
+	              events_start() == 0 && holder_start() == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!started || accept_init() < 0) {
 		fprintf(stderr, "sshbox-watchdog: %s\n",
 		        err.msg[0] ? err.msg : "cannot start threads");
 		log_err("%s", err.msg[0] ? err.msg : "cannot start threads");
 		return 1;
 	}
-	log_info("listening on %s (instance \"%s\", engine %s)", cfg.socket, cfg.instance,
-	         cfg.engine);
+	log_info("listening on %s (instance \"%s\", engine %s); %lld descriptors, at most %d "
+	         "connections",
+	         cfg.socket, cfg.instance, cfg.engine, nofile, admit_caps_for(nofile).total);
 	if (strncmp(cfg.engine, "tcp://", 6) == 0 && cfg.cert_path[0] == '\0')
 		log_warn("engine %s is plain TCP without TLS: whoever reaches it is root on the "
 		         "engine's host; set engine_cert_path",
 		         cfg.engine);
 
+	long long resume_accept = 0; /* monotonic ms; 0: poll the socket */
 	for (;;) {
-		struct pollfd p[2] = {{.fd = ls, .events = POLLIN},
-		                      {.fd = signal_fd, .events = POLLIN}};
-		if (poll(p, 2, -1) < 0) {
+		struct pollfd p[2] = {{.fd = signal_fd, .events = POLLIN},
+		                      {.fd = ls, .events = POLLIN}};
+		int wait_ms = -1;
+		if (resume_accept != 0) {
+			long long left = resume_accept - mono_ms();
+			wait_ms = left > 0 ? (int)left : 0;
+		}
+		/* While backing off, the socket is left out: it would wake us at
+		 * once for the connection we cannot take yet. */
+		if (poll(p, resume_accept != 0 ? 1 : 2, wait_ms) < 0) {
 			/* Only a broken descriptor is fatal; anything passing (a
 			 * signal, a debugger's restart, no memory) is waited out. */
 			if (errno == EBADF || errno == EFAULT || errno == EINVAL) {
@@ -221,7 +243,7 @@ int main(int argc, char **argv)
 				sleep(1);
 			continue;
 		}
-		if (p[1].revents & POLLIN) {
+		if (p[0].revents & POLLIN) {
 			unsigned char sig;
 			while (read(signal_fd, &sig, 1) == 1) {
 				if (sig == SIGHUP) {
@@ -243,13 +265,12 @@ int main(int argc, char **argv)
 				}
 			}
 		}
-		if (p[0].revents & POLLIN) {
-			for (;;) {
-				int fd = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
-				if (fd < 0)
-					break;
-				server_spawn(fd);
-			}
+		if (resume_accept != 0 && mono_ms() >= resume_accept)
+			resume_accept = 0;
+		if (resume_accept == 0 && (p[1].revents & POLLIN)) {
+			int backoff = accept_pending(ls);
+			if (backoff > 0)
+				resume_accept = mono_ms() + backoff;
 		}
 	}
 }

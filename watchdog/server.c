@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conn.h"
@@ -24,9 +25,12 @@
 #include "proto.h"
 #include "record.h"
 #include "session.h"
+#include "thread.h"
 #include "verbs.h"
 
 #define SSHD_READY_MS 30000
+/* Below the shim's 5 s wait for a rejoin's answer. */
+#define REJOIN_LOCK_WAIT_S 3
 
 static void reply_error(struct conn *c, const char *msg)
 {
@@ -135,6 +139,35 @@ static int handle_login(struct conn *c, const struct config *cfg, const struct u
 	return rc;
 }
 
+/* A session that outlived a watchdog restart counts again. Same rules as a
+ * login: admitted like any connection, and counted under the lifecycle lock,
+ * so an idle stop deciding right now either sees it or has finished. The
+ * lock is waited for only briefly (a commit may hold it for minutes): the
+ * shim asks again a second later, and no handler thread piles up meanwhile. */
+static int handle_rejoin(struct conn *c, const struct config *cfg)
+{
+	struct user_state *u = state_user(c->user);
+	if (u == NULL) {
+		reply_error(c, "the sshbox watchdog is out of memory");
+		return -1;
+	}
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += REJOIN_LOCK_WAIT_S;
+	if (pthread_mutex_timedlock(&u->lifecycle, &until) != 0) {
+		reply_error(c, "your container is busy; try again");
+		return -1;
+	}
+	state_session_begin(u);
+	pthread_mutex_unlock(&u->lifecycle);
+	flags_watch(cfg, c->user);
+	fusesvc_watch(cfg, c->user);
+	reply_ok(c);
+	log_info("user \"%s\" uid %u session %s: rejoined after a watchdog restart", c->user,
+	         (unsigned)c->uid, c->session);
+	return 0;
+}
+
 static json_t *list_users(const struct config *cfg)
 {
 	json_t *users = json_array();
@@ -213,15 +246,8 @@ static void serve(struct conn *c)
 			c->held = state_user(c->user);
 		break;
 	case PROTO_OP_REJOIN:
-		if (state_user(c->user) == NULL)
-			break;
-		state_session_begin(state_user(c->user));
-		flags_watch(&cfg, c->user);
-		fusesvc_watch(&cfg, c->user);
-		reply_ok(c);
-		log_info("user \"%s\" uid %u session %s: rejoined after a watchdog restart",
-		         c->user, (unsigned)c->uid, c->session);
-		c->held = state_user(c->user);
+		if (handle_rejoin(c, &cfg) == 0)
+			c->held = state_user(c->user);
 		break;
 	case PROTO_OP_VERB: {
 		json_t *r = verb_run(&cfg, c->user, &rec, &req);
@@ -238,14 +264,17 @@ static void serve(struct conn *c)
 
 int conn_thread(void *(*fn)(void *), struct conn *c)
 {
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, HANDLER_STACK_BYTES);
-	pthread_t t;
-	int rc = pthread_create(&t, &attr, fn, c);
-	pthread_attr_destroy(&attr);
-	return rc;
+	return thread_spawn(fn, c);
+}
+
+void server_refuse(int fd, const char *msg)
+{
+	/* The reply is a few dozen bytes into an empty socket buffer: it goes
+	 * at once or not at all, so the accept loop never waits here. */
+	json_t *r = proto_error_reply(msg);
+	proto_send(fd, r, -1, 100, NULL);
+	json_decref(r);
+	close(fd);
 }
 
 void conn_end(struct conn *c)
@@ -278,7 +307,8 @@ int server_spawn(int fd)
 	if (admit_take(cred.uid) < 0) {
 		log_warn("uid %u pid %d: refused: too many connections", (unsigned)cred.uid,
 		         (int)cred.pid);
-		close(fd);
+		server_refuse(fd, "the sshbox service has too many connections open; try again "
+		                  "in a minute or tell your admin");
 		return -1;
 	}
 	struct conn *c = calloc(1, sizeof(*c));

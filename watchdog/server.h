@@ -8,5 +8,7 @@
 
 /* Takes ownership of fd. Returns 0 when a handler thread was started. */
 int server_spawn(int fd);
+/* Answers a connection with an error reply carrying msg, then closes it. */
+void server_refuse(int fd, const char *msg);
 
 #endif

@@ -19,6 +19,8 @@ struct user_state {
 	int sessions;              /* live shim sessions */
 	long long stop_at;         /* monotonic ms of a pending idle stop, 0 = none */
 	int stop_forced;           /* stopnow: stop even with sessions or daemon flag */
+	int stopping;              /* a stop thread of this user runs (idle.c) */
+	int stop_again;            /* a stop fell due meanwhile: that thread decides again */
 	long long idle_since;      /* wall-clock seconds the count last reached 0, 0 = busy */
 	int flags_watch;           /* inotify watch of the flag dir, -1 = none */
 	pid_t fenced_pid;          /* container init whose network was fenced (lifecycle lock) */
@@ -53,7 +55,9 @@ void state_unlink(struct user_state *u, int fd);
  * within a deadline; returns how many took it. */
 int state_notify(struct user_state *u, const char *message);
 
-/* Idle stops (idle.c): a reaper thread sleeps until the earliest stop_at. */
+/* Idle stops (idle.c): a reaper thread sleeps until the earliest stop_at and
+ * hands each due stop to a thread of its own, so one user's long operation
+ * (a commit holds the lifecycle lock for minutes) delays only that user. */
 void idle_schedule(struct user_state *u, long long at_ms); /* with the lock held */
 void idle_stop_now(struct user_state *u);                  /* without the lock */
 int idle_start_reaper(void);
