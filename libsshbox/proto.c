@@ -3,6 +3,7 @@
 #include "clock.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -10,6 +11,26 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Frees p after overwriting all of it: messages carry the inner private key. */
+static void free_wiped(void *p)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p, malloc_usable_size(p));
+	free(p);
+}
+
+static void free_wiped_ptr(void *pp)
+{
+	free_wiped(*(void **)pp);
+}
+#define cleanup_wiped __attribute__((cleanup(free_wiped_ptr)))
+
+void proto_wipe_json_memory(void)
+{
+	json_set_alloc_funcs(malloc, free_wiped);
+}
 
 /* Waits until sock is ready for events, or the deadline passes. */
 static int wait_ready(int sock, short events, long long deadline, struct err *err)
@@ -31,14 +52,14 @@ static int wait_ready(int sock, short events, long long deadline, struct err *er
 
 int proto_send(int sock, json_t *msg, int pass_fd, int timeout_ms, struct err *err)
 {
-	cleanup_free char *body = json_dumps(msg, JSON_COMPACT);
+	cleanup_wiped char *body = json_dumps(msg, JSON_COMPACT);
 	if (body == NULL)
 		return err_set(err, ENOMEM, "cannot encode message");
 	size_t len = strlen(body);
 	if (len > PROTO_MAX_MSG)
 		return err_set(err, EMSGSIZE, "message of %zu bytes is over the limit", len);
 	size_t total = 4 + len;
-	cleanup_free unsigned char *frame = malloc(total);
+	cleanup_wiped unsigned char *frame = malloc(total);
 	if (frame == NULL)
 		return err_set(err, ENOMEM, "out of memory");
 	frame[0] = (unsigned char)(len >> 24);
@@ -154,7 +175,7 @@ int proto_recv(int sock, int timeout_ms, json_t **ret_msg, int *ret_fd, struct e
 	int fd = -1;
 	unsigned char hdr[4];
 	size_t len = 0;
-	cleanup_free unsigned char *body = NULL;
+	cleanup_wiped unsigned char *body = NULL;
 
 	if (recv_exact(sock, hdr, sizeof(hdr), deadline, ret_fd ? &fd : NULL, err) < 0)
 		goto fail;

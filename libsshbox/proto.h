@@ -48,6 +48,11 @@ struct proto_request {
 	char args[PROTO_MAX_ARGS][128];
 };
 
+/* Makes jansson overwrite all memory it frees, so the copies of the inner
+ * private key a message makes (packing, encoding, parsing) do not outlive
+ * it. Call before the first JSON value is made. Frames are wiped always. */
+void proto_wipe_json_memory(void);
+
 /* Sends msg as one frame, with pass_fd attached when >= 0. */
 int proto_send(int sock, json_t *msg, int pass_fd, int timeout_ms, struct err *err);
 

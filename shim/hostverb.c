@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "watchdog_client.h"
+
 static const char *const verbs[] = {"commit",   "stop",    "remove", "port",
                                     "freeport", "hostkey", "help",   NULL};
 
@@ -86,13 +88,10 @@ int hostverb_run(int wd, const char *session_id, const struct proto_request *req
 		return 0;
 	}
 	struct err err = {0};
-	json_t *msg = hostverb_message(session_id, req);
-	int rc = msg ? proto_send(wd, msg, -1, 10000, &err)
-	             : err_set(&err, ENOMEM, "cannot encode the request");
-	json_decref(msg);
 	json_t *reply = NULL;
 	/* commit can take minutes on a large container */
-	if (rc < 0 || proto_recv(wd, 20 * 60 * 1000, &reply, NULL, &err) < 0) {
+	if (watchdog_request(wd, hostverb_message(session_id, req), 20 * 60 * 1000, &reply, NULL,
+	                     &err) < 0) {
 		fprintf(stderr, "sshbox: no answer from the sshbox watchdog: %s\n", err.msg);
 		return 255;
 	}

@@ -214,8 +214,11 @@ int inner_session_run(const struct inner_params *p, struct inner_result *ret, st
 		goto out;
 	}
 	relay_init(r, s, p);
-	if (connect_and_verify(s, p, err) < 0 || authenticate(s, p->private_key, err) < 0 ||
-	    open_channel(r, p, err) < 0)
+	int authed =
+	    connect_and_verify(s, p, err) == 0 && authenticate(s, p->private_key, err) == 0;
+	/* Not needed again for this session: gone before the session runs. */
+	explicit_bzero(p->private_key, strlen(p->private_key));
+	if (!authed || open_channel(r, p, err) < 0)
 		goto out;
 	rc = relay_run(r, err);
 	ret->exit_status = r->got_status ? r->exit_status : 255;

@@ -12,7 +12,8 @@ typedef int (*inner_rejoin_fn)(void *ctx);
 struct inner_params {
 	int fd;                     /* connected to the container's sshd; the callee owns it */
 	const char *pinned_hostkey; /* "ssh-ed25519 AAAA... [comment]", the only key accepted */
-	const char *private_key;    /* the user's inner private key, OpenSSH PEM text */
+	char *private_key;          /* the user's inner private key, OpenSSH PEM text;
+	                               wiped once the inner login is done */
 	const char *command;        /* SSH_ORIGINAL_COMMAND verbatim, or NULL for a shell */
 	const char *session_id;     /* UUID; SSHBOX_SESSION in the container */
 	int watchdog_fd;            /* the session's reference; watched for hangup */

@@ -15,6 +15,7 @@
 #include "hostverb.h"
 #include "inner.h"
 #include "log.h"
+#include "proto.h"
 #include "watchdog_client.h"
 
 /* Status for failures of sshbox itself (not of the user's command). */
@@ -123,6 +124,7 @@ int main(int argc, char **argv)
 		}
 	}
 	log_open("sshbox-shim", 0);
+	proto_wipe_json_memory();
 	signal(SIGPIPE, SIG_IGN);
 
 	uuid_t uu;

@@ -32,18 +32,33 @@ static char *dup_member(json_t *msg, const char *key)
 	return v ? strdup(v) : NULL;
 }
 
+int watchdog_request(int wd, json_t *req, int timeout_ms, json_t **ret_reply, int *ret_fd,
+                     struct err *err)
+{
+	int rc = req != NULL ? proto_send(wd, req, -1, 10000, err)
+	                     : err_set(err, ENOMEM, "cannot encode the request");
+	json_decref(req);
+	if (rc < 0) {
+		/* A watchdog that refuses at once (at its limits) answers and
+		 * closes before reading: its answer is already here. */
+		struct err ignored = {0};
+		if (proto_recv(wd, 1000, ret_reply, ret_fd, &ignored) == 0)
+			return 0;
+		return err_wrap(err, "cannot send to the sshbox watchdog");
+	}
+	if (proto_recv(wd, timeout_ms, ret_reply, ret_fd, err) < 0)
+		return err_wrap(err, "no answer from the sshbox watchdog");
+	return 0;
+}
+
 int watchdog_login(int wd, const char *session_id, struct login_reply *ret, struct err *err)
 {
 	json_t *req =
 	    json_pack("{s:i,s:s,s:s}", "v", PROTO_VERSION, "op", "login", "session", session_id);
-	int rc = proto_send(wd, req, -1, 10000, err);
-	json_decref(req);
-	if (rc < 0)
-		return err_wrap(err, "watchdog");
 	json_t *msg = NULL;
 	int fd = -1;
-	if (proto_recv(wd, WATCHDOG_LOGIN_TIMEOUT_MS, &msg, &fd, err) < 0)
-		return err_wrap(err, "no answer from the sshbox watchdog");
+	if (watchdog_request(wd, req, WATCHDOG_LOGIN_TIMEOUT_MS, &msg, &fd, err) < 0)
+		return -1;
 	if (!json_is_true(json_object_get(msg, "ok"))) {
 		const char *m = json_string_value(json_object_get(msg, "error"));
 		err_set(err, EPERM, "%s", m ? m : "the watchdog refused the login");
@@ -85,10 +100,8 @@ int watchdog_rejoin(const char *socket_path, const char *session_id)
 	json_t *req =
 	    json_pack("{s:i,s:s,s:s}", "v", PROTO_VERSION, "op", "rejoin", "session", session_id);
 	json_t *reply = NULL;
-	int ok = proto_send(wd, req, -1, 2000, &err) == 0 &&
-	         proto_recv(wd, 5000, &reply, NULL, &err) == 0 &&
+	int ok = watchdog_request(wd, req, 5000, &reply, NULL, &err) == 0 &&
 	         json_is_true(json_object_get(reply, "ok"));
-	json_decref(req);
 	json_decref(reply);
 	if (!ok) {
 		close(wd);

@@ -2,12 +2,19 @@
 #ifndef SSHBOX_WATCHDOG_CLIENT_H
 #define SSHBOX_WATCHDOG_CLIENT_H
 
+#include <jansson.h>
+
 #include "err.h"
 
 /* A login can create and start a container: allow it time. */
 #define WATCHDOG_LOGIN_TIMEOUT_MS (120 * 1000)
 
 int watchdog_connect(const char *socket_path, struct err *err);
+
+/* Sends req (taking it; NULL = out of memory) and reads the reply within
+ * timeout_ms, with a descriptor if ret_fd is not NULL. */
+int watchdog_request(int wd, json_t *req, int timeout_ms, json_t **ret_reply, int *ret_fd,
+                     struct err *err);
 
 struct login_reply {
 	int sshd_fd;   /* connected to the container's sshd */

@@ -26,6 +26,7 @@
 #include "events.h"
 #include "flags.h"
 #include "log.h"
+#include "proto.h"
 #include "selfpipe.h"
 #include "holder.h"
 #include "server.h"
@@ -168,6 +169,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_open("sshbox-watchdog", to_stderr);
+	proto_wipe_json_memory();
 	if (geteuid() != 0) {
 		fprintf(stderr, "sshbox-watchdog: must run as root\n");
 		return 1;
