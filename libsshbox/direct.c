@@ -43,7 +43,7 @@ static int count_file(pid_t pid, const char *name, int v6)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/net/%s", (int)pid, name);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return 0;
 	enum { MAX = 1024 * 1024 };

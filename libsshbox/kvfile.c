@@ -53,8 +53,10 @@ int kv_parse(const char *text, size_t len, const char *name, kv_fn fn, void *ctx
 int kv_read_file(const char *path, int nofollow, char *buf, size_t size, size_t *ret_len,
                  struct err *err)
 {
+	/* O_NONBLOCK: a FIFO or device put in a file's place must not hang the
+	 * open; it is refused below as not a regular file. */
 	cleanup_close int fd =
-	    open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | (nofollow ? O_NOFOLLOW : 0));
+	    open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (nofollow ? O_NOFOLLOW : 0));
 	if (fd < 0)
 		return err_sys(err, errno, "cannot open %s", path);
 	struct stat st;

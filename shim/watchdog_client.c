@@ -4,12 +4,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "proto.h"
 
 int watchdog_connect(const char *socket_path, struct err *err)
+{
+	return watchdog_connect_within(socket_path, WATCHDOG_CONNECT_TIMEOUT_MS, err);
+}
+
+int watchdog_connect_within(const char *socket_path, int timeout_ms, struct err *err)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(socket_path) >= sizeof(sa.sun_path))
@@ -18,11 +24,17 @@ int watchdog_connect(const char *socket_path, struct err *err)
 	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		return err_sys(err, errno, "socket");
+	/* A unix socket's connect waits while the listener's backlog is full (a
+	 * stalled or restarting watchdog): the send timeout bounds that wait. */
+	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+	setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = errno;
+		int e = errno == EAGAIN || errno == EINPROGRESS ? ETIMEDOUT : errno;
 		close(s);
 		return err_sys(err, e, "cannot reach the sshbox watchdog at %s", socket_path);
 	}
+	struct timeval none = {0};
+	setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &none, sizeof(none));
 	return s;
 }
 
@@ -94,7 +106,8 @@ void login_reply_clear(struct login_reply *r)
 int watchdog_rejoin(const char *socket_path, const char *session_id)
 {
 	struct err err = {0};
-	int wd = watchdog_connect(socket_path, &err);
+	/* The relay waits for this: every step has a short deadline. */
+	int wd = watchdog_connect_within(socket_path, 2000, &err);
 	if (wd < 0)
 		return -1;
 	json_t *req =

@@ -9,7 +9,11 @@
 /* A login can create and start a container: allow it time. */
 #define WATCHDOG_LOGIN_TIMEOUT_MS (120 * 1000)
 
+#define WATCHDOG_CONNECT_TIMEOUT_MS (10 * 1000)
+
+/* Connects within WATCHDOG_CONNECT_TIMEOUT_MS, or within timeout_ms. */
 int watchdog_connect(const char *socket_path, struct err *err);
+int watchdog_connect_within(const char *socket_path, int timeout_ms, struct err *err);
 
 /* Sends req (taking it; NULL = out of memory) and reads the reply within
  * timeout_ms, with a descriptor if ret_fd is not NULL. */

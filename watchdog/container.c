@@ -265,7 +265,7 @@ int container_ensure(struct engine *e, const struct config *cfg, const char *use
 	}
 	/* Once per container start (and once after a watchdog restart). */
 	if (*fenced_pid != info.pid) {
-		if (netfence_apply(info.pid, err) < 0)
+		if (netfence_apply(info.pid, info.id, err) < 0)
 			return err_wrap(err, "cannot fence the container's network");
 		*fenced_pid = info.pid;
 	}

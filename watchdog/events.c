@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include "names.h"
 #include "record.h"
 #include "session.h"
+#include "thread.h"
 
 static int label_filter(const struct config *cfg, const char *extra, char *buf, size_t size)
 {
@@ -93,6 +95,56 @@ static void note_oom(const struct config *cfg, const char *user)
 	log_warn("user \"%s\": container out of memory%s; told %d session(s)", user, size, n);
 }
 
+/* Notices in flight: each may wait on slow sessions (state_notify's
+ * deadlines), so they run beside the event stream, a bounded number at once. */
+#define OOM_NOTICES_MAX 8
+static int oom_in_flight; /* guarded by the table lock */
+
+struct oom_notice {
+	struct config cfg;
+	char user[USER_NAME_MAX + 1];
+};
+
+static void *oom_notice_thread(void *arg)
+{
+	struct oom_notice *n = arg;
+	note_oom(&n->cfg, n->user);
+	state_lock();
+	oom_in_flight--;
+	state_unlock();
+	free(n);
+	return NULL;
+}
+
+/* Never waits: a slow session must not hold up the engine's event stream
+ * (and with it every other user's start and stop events). */
+static void note_oom_later(const struct config *cfg, const char *user)
+{
+	struct oom_notice *n = malloc(sizeof(*n));
+	state_lock();
+	int room = n != NULL && oom_in_flight < OOM_NOTICES_MAX;
+	if (room)
+		oom_in_flight++;
+	state_unlock();
+	if (!room) {
+		log_warn("user \"%s\": container out of memory; too many notices in flight, not "
+		         "told",
+		         user);
+		free(n);
+		return;
+	}
+	n->cfg = *cfg;
+	snprintf(n->user, sizeof(n->user), "%s", user);
+	if (thread_spawn(oom_notice_thread, n) != 0) {
+		log_warn("user \"%s\": container out of memory; no thread to tell the sessions",
+		         user);
+		state_lock();
+		oom_in_flight--;
+		state_unlock();
+		free(n);
+	}
+}
+
 static int on_event(void *ctx, json_t *ev)
 {
 	const struct config *cfg = ctx;
@@ -106,7 +158,7 @@ static int on_event(void *ctx, json_t *ev)
 	if (strcmp(action, "start") == 0) {
 		note_running(cfg, user, 0);
 	} else if (strcmp(action, "oom") == 0) {
-		note_oom(cfg, user);
+		note_oom_later(cfg, user);
 	} else if (strcmp(action, "die") == 0 || strcmp(action, "destroy") == 0) {
 		struct user_state *u = state_user(user);
 		log_info("user \"%s\": container %s", user,

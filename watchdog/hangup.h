@@ -7,7 +7,8 @@
 
 #include <sys/types.h>
 
-/* Returns how many processes were signalled. */
-int hangup_session(pid_t container_init, const char *session);
+/* container_init and container_id as the engine gave them (checked here,
+ * pidfd.h). Returns how many processes were signalled, each by pidfd. */
+int hangup_session(pid_t container_init, const char *container_id, const char *session);
 
 #endif

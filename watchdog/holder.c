@@ -33,7 +33,7 @@ static void hang_up(struct conn *c)
 	state_config_get(&cfg);
 	if (engine_open(&cfg, &e, &err) == 0 && box_lookup(e, &cfg, c->user, &info, &err) > 0 &&
 	    info.running) {
-		int n = hangup_session(info.pid, c->session);
+		int n = hangup_session(info.pid, info.id, c->session);
 		log_info("user \"%s\" uid %u session %s: client gone, hung up %d process(es)",
 		         c->user, (unsigned)c->uid, c->session, n);
 	}

@@ -29,6 +29,7 @@
 #include "proto.h"
 #include "selfpipe.h"
 #include "holder.h"
+#include "kvfile.h"
 #include "server.h"
 #include "session.h"
 
@@ -47,15 +48,14 @@ static int previous_alive(const struct config *cfg)
 	char dir[CONFIG_STR_MAX], path[CONFIG_STR_MAX + 32];
 	snprintf(dir, sizeof(dir), "%s", cfg->socket);
 	snprintf(path, sizeof(path), "%s/watchdog.pid", dirname(dir));
-	FILE *f = fopen(path, "re");
 	char line[32] = "";
+	size_t len = 0;
 	long pid = 0;
-	if (f == NULL)
-		return 1; /* no pid file: trust the socket */
-	int got = fgets(line, sizeof(line), f) != NULL;
-	fclose(f);
+	struct err err = {0};
+	if (kv_read_file(path, 1, line, sizeof(line), &len, &err) < 0)
+		return 1; /* no pid file (or not a plain one): trust the socket */
 	line[strcspn(line, "\n")] = '\0';
-	if (!got || parse_long(line, 1, INT_MAX, &pid) < 0)
+	if (parse_long(line, 1, INT_MAX, &pid) < 0)
 		return 1; /* not a pid: trust the socket */
 	return kill((pid_t)pid, 0) == 0 || errno != ESRCH;
 }

@@ -16,6 +16,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "pidfd.h"
 
 #define RULES_MAX          16384
 #define RESTORE_TIMEOUT_MS 10000
@@ -162,13 +163,12 @@ static int restore(int target, const char *program, const char *rules, size_t le
 	return 0;
 }
 
-int netfence_apply(pid_t pid, struct err *err)
+int netfence_apply(pid_t pid, const char *container_id, struct err *err)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
-	cleanup_close int target = open(path, O_RDONLY | O_CLOEXEC);
+	/* setns takes a pidfd as it takes a namespace file (Linux >= 5.8). */
+	cleanup_close int target = pidfd_of_container(pid, container_id, err);
 	if (target < 0)
-		return err_sys(err, errno, "cannot open %s", path);
+		return -1;
 	cleanup_free struct rules *r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return err_set(err, ENOMEM, "out of memory");

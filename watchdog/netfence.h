@@ -12,6 +12,8 @@
 
 #include "err.h"
 
-int netfence_apply(pid_t pid, struct err *err);
+/* pid and container_id as the engine gave them: the namespace is entered
+ * through a pidfd checked to be that container's init (pidfd.h). */
+int netfence_apply(pid_t pid, const char *container_id, struct err *err);
 
 #endif

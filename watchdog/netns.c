@@ -17,19 +17,16 @@
 #include "log.h"
 
 /* A socket is bound to the namespace it was created in: create it there,
- * then return this thread to its own namespace before doing anything else. */
-static int socket_in_netns(pid_t pid, struct err *err)
+ * then return this thread to its own namespace before doing anything else.
+ * setns on a pidfd (Linux >= 5.8) enters the namespace of that very process,
+ * never of whatever process holds its number now. */
+static int socket_in_netns(int pidfd, struct err *err)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
-	cleanup_close int target = open(path, O_RDONLY | O_CLOEXEC);
-	if (target < 0)
-		return err_sys(err, errno, "cannot open %s", path);
 	cleanup_close int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (self < 0)
 		return err_sys(err, errno, "cannot open own network namespace");
-	if (setns(target, CLONE_NEWNET) < 0)
-		return err_sys(err, errno, "cannot enter network namespace of pid %d", (int)pid);
+	if (setns(pidfd, CLONE_NEWNET) < 0)
+		return err_sys(err, errno, "cannot enter the container's network namespace");
 	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	int saved = errno;
 	if (setns(self, CLONE_NEWNET) < 0) {
@@ -68,12 +65,12 @@ static int connect_once(int s, int port, long long deadline)
 	return 0;
 }
 
-int netns_connect(pid_t pid, int port, int timeout_ms, struct err *err)
+int netns_connect_pidfd(int pidfd, int port, int timeout_ms, struct err *err)
 {
 	long long deadline = mono_ms() + timeout_ms;
 	int delay_ms = 10;
 	for (;;) {
-		int s = socket_in_netns(pid, err);
+		int s = socket_in_netns(pidfd, err);
 		if (s < 0)
 			return -1;
 		if (connect_once(s, port, deadline) == 0) {

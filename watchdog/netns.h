@@ -7,10 +7,11 @@
 
 #include "err.h"
 
-/* Connects to 127.0.0.1:port in the network namespace of pid, retrying while
+/* Connects to 127.0.0.1:port in the network namespace of the process of
+ * pidfd (pidfd.h: never a bare pid, which may name another process by now), retrying while
  * the port refuses (sshd still starting) until timeout_ms. Returns the
  * connected socket (CLOEXEC), or -1 with err set. Thread-safe: only the
  * calling thread enters the namespace, and it always comes back. */
-int netns_connect(pid_t pid, int port, int timeout_ms, struct err *err);
+int netns_connect_pidfd(int pidfd, int port, int timeout_ms, struct err *err);
 
 #endif

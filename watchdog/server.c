@@ -22,6 +22,7 @@
 #include "log.h"
 #include "names.h"
 #include "netns.h"
+#include "pidfd.h"
 #include "proto.h"
 #include "record.h"
 #include "session.h"
@@ -98,8 +99,13 @@ static int handle_login(struct conn *c, const struct config *cfg, const struct u
 	 * lifecycle lock, so an idle stop can never slip in between. */
 	pthread_mutex_lock(&u->lifecycle);
 	state_session_begin(u);
-	if (container_ensure(e, cfg, c->user, rec, &u->fenced_pid, &info, &err) == 0)
-		sshd = netns_connect(info.pid, CONTAINER_SSHD_PORT, SSHD_READY_MS, &err);
+	if (container_ensure(e, cfg, c->user, rec, &u->fenced_pid, &info, &err) == 0) {
+		int pidfd = pidfd_of_container(info.pid, info.id, &err);
+		if (pidfd >= 0)
+			sshd = netns_connect_pidfd(pidfd, CONTAINER_SSHD_PORT, SSHD_READY_MS, &err);
+		if (pidfd >= 0)
+			close(pidfd);
+	}
 	pthread_mutex_unlock(&u->lifecycle);
 	engine_close(e);
 	flags_watch(cfg, c->user);
