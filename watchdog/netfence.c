@@ -131,7 +131,11 @@ static int restore(int target, const char *program, const char *rules, size_t le
 		return err_sys(err, errno, "fork");
 	}
 	if (child == 0) {
-		/* Only async-signal-safe calls between fork and exec. */
+		/* Only async-signal-safe calls between fork and exec. The worker
+		 * thread's blocked signals would outlive exec: unblock them. */
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		int devnull = open("/dev/null", O_WRONLY);
 		if (setns(target, CLONE_NEWNET) < 0 || dup2(in[0], 0) < 0 || devnull < 0 ||
 		    dup2(devnull, 1) < 0)
