@@ -30,7 +30,7 @@ check "with the ProxyCommand through the jump verb" \
 check "with a HostKeyAlias and strict checking" grep -q "^	StrictHostKeyChecking yes" "$T/full"
 sbx_ssh $u config --ssh-config >"$T/cfg"
 sbx_ssh $u config --known-hosts >"$T/kh"
-hostkey=$(cut -d' ' -f2- "$SBX_STATE/users/$u/etc/ssh_host_ed25519_key.pub" | cut -d' ' -f1-2)
+hostkey=$(cut -d' ' -f1-2 "$SBX_STATE/users/$u/etc/ssh_host_ed25519_key.pub")
 expect_eq "the known_hosts line pins the container's key under the alias" \
 	"$(awk '/HostKeyAlias/ {print $2}' "$T/cfg") $hostkey" "$(cat "$T/kh")"
 out=$(sbx_ssh $u config --port 0 2>&1)
@@ -198,6 +198,26 @@ local_sock() { [ -S "$T/local.sock" ]; }
 check "-L /local.sock:/remote.sock listens" wait_for 20 local_sock
 out=$(timeout 120 python3 "$T/client.py" unix "$T/local.sock" "$T/16m")
 expect_eq "16 MiB through a unix-socket forward, byte-identical both ways" "$want" "$out"
+
+# Multiplexing over one jump connection, and the proof that the relay moves
+# the bytes with splice(2), never reading or writing them itself.
+bg -N -o ControlMaster=yes -o ControlPath="$T/cm" $alias
+master=$!
+cm_up() { [ -S "$T/cm" ]; }
+check "a ControlMaster connection through jump" wait_for 20 cm_up
+shimpid=$(pgrep -n -u $u -f sshbox-shim)
+strace -qq -e trace=read,write,splice -o "$T/strace" -p "$shimpid" &
+tracer=$!
+sleep 1
+got=$(box -o ControlPath="$T/cm" $alias 'head -c 33554432 /dev/zero' | wc -c)
+expect_eq "a multiplexed session carries 32 MiB" 33554432 "$got"
+kill "$tracer"
+wait "$tracer"
+spliced=$(awk -F' = ' '/^splice\(/ && $NF + 0 > 0 {s += $NF} END {print s + 0}' "$T/strace")
+copied=$(awk -F' = ' '/^(read|write)\(/ && $NF + 0 > 0 {s += $NF} END {print s + 0}' "$T/strace")
+check "the relay spliced them ($spliced bytes in and out of its pipes)" test "$spliced" -ge $((32 << 20))
+check "and read or wrote almost nothing itself ($copied bytes)" test "$copied" -lt 65536
+kill "$master"
 
 # 4. rsync -a of 1,000 files both ways; git clone and push.
 mkdir -p "$T/tree"
