@@ -38,15 +38,13 @@ static int parse_port(const char *s, int *ret)
 static void defaults_from_connection(struct sshconfig *c)
 {
 	const char *conn = getenv("SSH_CONNECTION");
-	char ip[256];
-	int port = 0;
+	char ip[256], port[16];
 	snprintf(c->host, sizeof(c->host), "localhost");
 	c->port = 22;
-	if (conn != NULL && sscanf(conn, "%*s %*s %255s %d", ip, &port) == 2) {
+	if (conn != NULL && sscanf(conn, "%*s %*s %255s %15s", ip, port) == 2) {
 		if (word_ok(ip, ":"))
 			snprintf(c->host, sizeof(c->host), "%s", ip);
-		if (port > 0 && port < 65536)
-			c->port = port;
+		parse_port(port, &c->port); /* keeps 22 when it is not a port */
 	}
 }
 
