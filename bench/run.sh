@@ -219,6 +219,7 @@ catrun() { # WHO up|down BYTES -> ms
 	shim) cmd="ssh $sbx_ssh_opts_s -i $key -p $SBX_PORT $u@127.0.0.1" ;;
 	plain) cmd="ssh $sbx_ssh_opts_s -i $SBX_KEYS/$SBX_PLAIN -p $SBX_PORT $SBX_PLAIN@127.0.0.1" ;;
 	direct) cmd="ssh $sbx_ssh_opts_s -i $key -p $port root@127.0.0.1" ;;
+	jump) cmd="$jump_ssh" ;;
 	esac
 	if [ "$dir" = up ]; then
 		ms bash -c "head -c $b /dev/zero | $cmd 'cat > /dev/null'"
@@ -240,6 +241,36 @@ cat_throughput() {
 	done
 }
 section "cat throughput" cat_throughput
+
+# The jump path (issue 13): the user's own ssh through "ProxyCommand ssh ...
+# jump" into the container's sshd, as "config" prints it; 1 GiB each way and
+# the hot login, against direct-to-port and the plain host login.
+jump_setup() {
+	shim config --ssh-config | sed "s|ProxyCommand ssh |ProxyCommand ssh $sbx_ssh_opts_s -i $key |" >"$SBX_ROOT/jump.cfg"
+	shim config --known-hosts >"$SBX_ROOT/jump.kh"
+	jump_ssh="ssh -F $SBX_ROOT/jump.cfg -o UserKnownHostsFile=$SBX_ROOT/jump.kh -o GlobalKnownHostsFile=/dev/null -o IdentitiesOnly=yes -o BatchMode=yes -o LogLevel=ERROR -i $key $u-box"
+}
+jump() { $jump_ssh "$@"; }
+jump_path() {
+	warm_bob
+	jump_setup
+	local dir j d p t=$SBX_ROOT/jump.txt
+	for dir in up down; do
+		for _ in 1 2 3; do
+			echo "$(catrun jump "$dir" "$big") $(catrun direct "$dir" "$big") $(catrun plain "$dir" "$big")"
+		done >"$t"
+		j=$(col 1 "$t") d=$(col 2 "$t") p=$(col 3 "$t")
+		row "jump: cat $((big >> 20)) MiB $dir" "$(mbps "$big" "$j")" "$(ratio "$p" "$j") / $(ratio "$d" "$j")" \
+			"report; direct $(mbps "$big" "$d"), plain $(mbps "$big" "$p")"
+	done
+	for _ in $(seq 1 "$reps"); do
+		echo "$(ms jump true) $(ms plain true) $(ms direct true) $(ms shim true)"
+	done >"$t"
+	j=$(col 1 "$t") p=$(col 2 "$t") d=$(col 3 "$t")
+	row "jump: hot login, ssh $u-box true (ms)" "$j" "$(ratio "$j" "$p") / $(ratio "$j" "$d")" \
+		"report; two SSH handshakes (host, then container); shim login $(col 4 "$t") ms"
+}
+section "jump path" jump_path
 
 # sftp get/put and sshfs read.
 sftprun() { # WHO put|get

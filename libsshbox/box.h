@@ -12,8 +12,9 @@
 /* The container spec's version, in the label sshbox.spec: bumped whenever
  * the spec changes what isolates a container. A stopped container of an
  * older spec is re-created (after a commit, so nothing in it is lost). */
-#define BOX_SPEC_VERSION 3 /* 2: isolated network, fence, capabilities; 3: FUSE without SYS_ADMIN  \
-	                    */
+#define BOX_SPEC_VERSION                                                                           \
+	3 /* 2: isolated network, fence, capabilities; 3: FUSE without SYS_ADMIN                   \
+	   */
 
 struct container_info {
 	char id[65];

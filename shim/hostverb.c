@@ -6,8 +6,8 @@
 
 #include "watchdog_client.h"
 
-static const char *const verbs[] = {"commit",   "stop",    "remove", "port",
-                                    "freeport", "hostkey", "help",   NULL};
+static const char *const verbs[] = {"commit",  "stop", "remove", "port", "freeport",
+                                    "hostkey", "jump", "config", "help", NULL};
 
 static const char help_text[] =
     "sshbox host verbs (ssh HOST VERB):\n"
@@ -18,6 +18,14 @@ static const char help_text[] =
     "                  delete your container; your home volume and image stay\n"
     "  port            the 127.0.0.1 port of your container's sshd\n"
     "  hostkey         your container's host key as a known_hosts line\n"
+    "  config [--name ALIAS] [--host NAME] [--port N] [--ssh-config|--known-hosts]\n"
+    "                  a ~/.ssh/config block (Host USER-box) that reaches your\n"
+    "                  container through this host with \"jump\", and the\n"
+    "                  known_hosts line that pins its host key: then ssh -L/-R/-D,\n"
+    "                  rsync, git and IDE remotes (VS Code) work in the container\n"
+    "  jump            joins this session to your container's sshd, for your own\n"
+    "                  ssh client (ProxyCommand ssh -T USER@HOST jump); you log\n"
+    "                  in as root with your own key or agent\n"
     "  freeport        a TCP port on this host that is free now\n"
     "  help            this text\n"
     "Anything else runs in your container. Inside it: daemon, nodaemon, stopnow.\n";
@@ -81,6 +89,16 @@ json_t *hostverb_message(const char *session_id, const struct proto_request *req
 	                 session_id, "verb", req->verb, "args", args);
 }
 
+int hostverb_ask(int wd, const char *session_id, const struct proto_request *req,
+                 json_t **ret_reply, struct err *err)
+{
+	/* commit can take minutes on a large container */
+	if (watchdog_request(wd, hostverb_message(session_id, req), 20 * 60 * 1000, ret_reply, NULL,
+	                     err) < 0)
+		return err_wrap(err, "no answer from the sshbox watchdog");
+	return 0;
+}
+
 int hostverb_run(int wd, const char *session_id, const struct proto_request *req)
 {
 	if (strcmp(req->verb, "help") == 0) {
@@ -89,10 +107,8 @@ int hostverb_run(int wd, const char *session_id, const struct proto_request *req
 	}
 	struct err err = {0};
 	json_t *reply = NULL;
-	/* commit can take minutes on a large container */
-	if (watchdog_request(wd, hostverb_message(session_id, req), 20 * 60 * 1000, &reply, NULL,
-	                     &err) < 0) {
-		fprintf(stderr, "sshbox: no answer from the sshbox watchdog: %s\n", err.msg);
+	if (hostverb_ask(wd, session_id, req, &reply, &err) < 0) {
+		fprintf(stderr, "sshbox: %s\n", err.msg);
 		return 255;
 	}
 	int status = 1;

@@ -14,6 +14,11 @@ int hostverb_parse(const char *command, struct proto_request *ret, struct err *e
  * out of memory or an argument is not UTF-8. */
 json_t *hostverb_message(const char *session_id, const struct proto_request *req);
 
+/* Sends a parsed verb to the watchdog and returns its reply (the caller
+ * frees it). */
+int hostverb_ask(int wd, const char *session_id, const struct proto_request *req,
+                 json_t **ret_reply, struct err *err);
+
 /* Runs a parsed verb through the watchdog; prints its output; returns the
  * exit status. "help" is answered here. */
 int hostverb_run(int wd, const char *session_id, const struct proto_request *req);

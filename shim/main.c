@@ -14,8 +14,10 @@
 #include "err.h"
 #include "hostverb.h"
 #include "inner.h"
+#include "jump.h"
 #include "log.h"
 #include "proto.h"
+#include "sshconfig.h"
 #include "watchdog_client.h"
 
 /* Status for failures of sshbox itself (not of the user's command). */
@@ -33,6 +35,47 @@ static int rejoin(void *ctx)
 	if (wd >= 0)
 		log_info("session %s: re-registered with the restarted watchdog", r->session);
 	return wd;
+}
+
+/* The "jump" verb: logs in like a normal session (same admission, same
+ * count: the watchdog connection held open is the session), then joins
+ * stdin/stdout to the container's sshd for the user's own ssh client. */
+static int run_jump(int wd, struct rejoin_ctx *rctx, const struct proto_request *verb)
+{
+	struct err err = {0};
+	if (verb->argc > 0) {
+		fprintf(stderr, "sshbox: jump takes no arguments (got \"%s\")\n", verb->args[0]);
+		return 2;
+	}
+	if (isatty(STDIN_FILENO)) {
+		fprintf(stderr, "sshbox: jump carries SSH for your own ssh client, not a terminal: "
+		                "use it as a ProxyCommand (ssh -T USER@HOST jump); "
+		                "'ssh USER@HOST config' prints one\n");
+		return 2;
+	}
+	struct login_reply reply = {.sshd_fd = -1};
+	if (watchdog_login(wd, rctx->session, &reply, &err) < 0) {
+		log_warn("session %s: jump refused: %s", rctx->session, err.msg);
+		fprintf(stderr, "sshbox: %s\n", err.msg);
+		return SHIM_FAILURE;
+	}
+	/* The user's own key or agent logs in on this path: drop the inner key. */
+	struct jump_params p = {.sshd_fd = reply.sshd_fd,
+	                        .watchdog_fd = wd,
+	                        .session_id = rctx->session,
+	                        .rejoin = rejoin,
+	                        .rejoin_ctx = rctx};
+	reply.sshd_fd = -1;
+	login_reply_clear(&reply);
+	struct jump_stats st = {0};
+	if (jump_relay_run(&p, &st, &err) < 0) {
+		log_err("session %s: jump: %s", rctx->session, err.msg);
+		fprintf(stderr, "sshbox: %s\n", err.msg);
+		return SHIM_FAILURE;
+	}
+	log_info("session %s: jump ended: %llu bytes to the container, %llu from it", rctx->session,
+	         st.up, st.down);
+	return 0;
 }
 
 static void usage(FILE *f)
@@ -175,8 +218,13 @@ int main(int argc, char **argv)
 		                "your admin\n");
 		return SHIM_FAILURE;
 	}
+	struct rejoin_ctx rctx = {.socket = cfg.socket, .session = session};
 	if (is_verb) {
 		log_info("session %s: host verb \"%s\"", session, verb.verb);
+		if (strcmp(verb.verb, "jump") == 0)
+			return run_jump(wd, &rctx, &verb);
+		if (strcmp(verb.verb, "config") == 0)
+			return sshconfig_run(wd, session, &verb);
 		return hostverb_run(wd, session, &verb);
 	}
 	struct login_reply reply = {.sshd_fd = -1};
@@ -185,7 +233,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sshbox: %s\n", err.msg);
 		return SHIM_FAILURE;
 	}
-	struct rejoin_ctx rctx = {.socket = cfg.socket, .session = session};
 	struct inner_params p = {.fd = reply.sshd_fd,
 	                         .pinned_hostkey = reply.hostkey,
 	                         .private_key = reply.key,

@@ -1,6 +1,7 @@
 #include "watchdog_client.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -121,4 +122,20 @@ int watchdog_rejoin(const char *socket_path, const char *session_id)
 		return -1;
 	}
 	return wd;
+}
+
+int watchdog_read_notice(int wd, char *buf, size_t size)
+{
+	json_t *m = NULL;
+	if (proto_recv(wd, 1000, &m, NULL, NULL) < 0)
+		return -1;
+	const char *op = json_string_value(json_object_get(m, "op"));
+	const char *text = json_string_value(json_object_get(m, "message"));
+	int rc = -1;
+	if (op != NULL && strcmp(op, "notice") == 0 && text != NULL) {
+		snprintf(buf, size, "%s", text);
+		rc = 0;
+	}
+	json_decref(m);
+	return rc;
 }

@@ -35,4 +35,9 @@ void login_reply_clear(struct login_reply *r);
  * Returns the new connection (the session's reference), or -1. */
 int watchdog_rejoin(const char *socket_path, const char *session_id);
 
+/* Reads one unasked message on a live session's connection (it is readable):
+ * 0 with a notice's text for the user in buf, or -1 when the watchdog's side
+ * is gone or spoke out of turn (then the caller rejoins). */
+int watchdog_read_notice(int wd, char *buf, size_t size);
+
 #endif

@@ -38,6 +38,7 @@ static const char sshd_script[] =
     " -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no"
     " -o UsePAM=no -o MaxAuthTries=10 -o MaxStartups=512"
     " -o AllowAgentForwarding=yes -o X11Forwarding=yes -o AddressFamily=inet"
+    " -o AllowTcpForwarding=yes -o AllowStreamLocalForwarding=yes"
     " -o 'AcceptEnv=LANG LC_* SSHBOX_SESSION'";
 
 static json_t *labels(const struct config *cfg, const char *user)
