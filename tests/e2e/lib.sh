@@ -105,3 +105,25 @@ sbx_admin() { "$SBX_BIN/sshbox" --config "$SBX_CONF" "$@"; }
 live_sessions() { sbx_admin list 2>/dev/null | awk -v u="$1" '$1 == u {print $4}'; }
 sessions_are() { [ "$(live_sessions "$1")" = "$2" ]; }
 grace() { awk -F' *= *' '$1 == "idle_grace_seconds" {print $2}' "$SBX_CONF"; }
+
+# scratch_sshd ROOT PORT: a host key and an sshd_config under ROOT/etc/ssh
+# for an sshd of a scratch install on 127.0.0.1:PORT, including the scratch
+# drop-in dir ROOT/etc/ssh/sshd_config.d (its pid file is ROOT/run/sshd.pid).
+scratch_sshd() {
+	local root=$1 port=$2
+	mkdir -p "$root/etc/ssh/sshd_config.d" "$root/run"
+	ssh-keygen -q -t ed25519 -N '' -f "$root/etc/ssh/host_key"
+	cat >"$root/etc/ssh/sshd_config" <<CONF
+Include $root/etc/ssh/sshd_config.d/*.conf
+Port $port
+ListenAddress 127.0.0.1
+HostKey $root/etc/ssh/host_key
+PidFile $root/run/sshd.pid
+AuthorizedKeysFile .ssh/authorized_keys
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM yes
+PrintMotd no
+Subsystem sftp /usr/lib/openssh/sftp-server
+CONF
+}

@@ -40,21 +40,7 @@ cleanup() {
 trap cleanup EXIT
 
 # The scratch host: sshd's main config including the scratch drop-in dir.
-mkdir -p "$dropin_dir" "$R/run"
-ssh-keygen -q -t ed25519 -N '' -f "$R/etc/ssh/host_key"
-cat >"$R/etc/ssh/sshd_config" <<CONF
-Include $dropin_dir/*.conf
-Port $port
-ListenAddress 127.0.0.1
-HostKey $R/etc/ssh/host_key
-PidFile $R/run/sshd.pid
-AuthorizedKeysFile .ssh/authorized_keys
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM yes
-PrintMotd no
-Subsystem sftp /usr/lib/openssh/sftp-server
-CONF
+scratch_sshd "$R" "$port"
 install_sh() { "$SBX_SRC/installer/install.sh" "${opts[@]}" "$@" 2>&1; }
 uninstall_sh() { "$SBX_SRC/installer/uninstall.sh" "${opts[@]}" "$@" 2>&1; }
 demo_login() {

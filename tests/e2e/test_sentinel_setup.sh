@@ -24,20 +24,7 @@ mkdir -p "$SNT/keys" "$SNT_ROOT/etc/ssh/sshd_config.d" "$SNT_ROOT/run"
 chmod 700 "$SNT/keys"
 echo "$started" >"$SNT/started-dockerd"
 
-ssh-keygen -q -t ed25519 -N '' -f "$SNT_ROOT/etc/ssh/host_key"
-cat >"$SNT_ROOT/etc/ssh/sshd_config" <<CONF
-Include $SNT_ROOT/etc/ssh/sshd_config.d/*.conf
-Port $SNT_PORT
-ListenAddress 127.0.0.1
-HostKey $SNT_ROOT/etc/ssh/host_key
-PidFile $SNT_ROOT/run/sshd.pid
-AuthorizedKeysFile .ssh/authorized_keys
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM yes
-PrintMotd no
-Subsystem sftp /usr/lib/openssh/sftp-server
-CONF
+scratch_sshd "$SNT_ROOT" "$SNT_PORT"
 
 export SSHBOX_ROOTFS_CACHE=$SBX_ROOTFS_CACHE SSHBOX_BUILD_DIR=$SNT/build
 out=$("$SBX_SRC/installer/install.sh" "${snt_opts[@]}" --demo 2>&1)
