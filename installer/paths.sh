@@ -6,7 +6,10 @@
 # unit_dir sshd_config sshd_pidfile group instance engine demo_user key_dir,
 # and derived: conf dropin legacy_dropin shim sbin. Unknown options are left
 # in $rest for the caller.
-#   --root DIR          everything below under DIR (defaults as if DIR were /)
+#   --root DIR          every path below under DIR (defaults as if DIR were /);
+#                       then --group and --instance are required (not
+#                       "sshbox"), the demo user defaults to INSTANCE-demo
+#                       and the base image to INSTANCE-base
 #   --prefix DIR        binaries (DIR/sbin, DIR/libexec/sshbox)   /usr/local
 #   --config-dir DIR    sshbox.conf                              /etc/sshbox
 #   --state-dir DIR     per-user records                         /var/lib/sshbox
@@ -24,6 +27,7 @@ root=
 prefix='' conf_dir='' state_dir='' run_dir='' dropin_dir='' unit_dir='' sshd_config='' sshd_pidfile=''
 group=sshbox instance=sshbox engine=/var/run/docker.sock demo_user=demo base_repo=sshbox-base
 rest=()
+named=" " # the names given on the command line
 
 # paths_parse "$@": takes the options above; the others go to $rest.
 paths_parse() {
@@ -42,11 +46,11 @@ paths_parse() {
 			--sshd-config) sshd_config=$2 ;;
 			--sshd-pidfile) sshd_pidfile=$2 ;;
 			--unit-dir) unit_dir=$2 ;;
-			--group) group=$2 ;;
-			--instance) instance=$2 ;;
+			--group) group=$2 named+="group " ;;
+			--instance) instance=$2 named+="instance " ;;
 			--engine) engine=$2 ;;
-			--demo-user) demo_user=$2 ;;
-			--base-image) base_repo=$2 ;;
+			--demo-user) demo_user=$2 named+="demo-user " ;;
+			--base-image) base_repo=$2 named+="base-image " ;;
 			esac
 			shift
 			;;
@@ -57,6 +61,16 @@ paths_parse() {
 	if [ -n "$root" ]; then
 		case $root in /*) ;; *) echo "${0##*/}: --root must be an absolute path, not \"$root\"" >&2; exit 2 ;; esac
 		root=${root%/}
+		# The names are not paths: under --root they would still be the real
+		# install's group, instance (its containers, volumes, images), demo
+		# account and base image. A scratch install names its own.
+		if [[ $named != *" group "* || $named != *" instance "* ]] || [ "$group" = sshbox ] ||
+			[ "$instance" = sshbox ]; then
+			echo "${0##*/}: with --root, also give --group and --instance other than \"sshbox\" (the names are the real install's otherwise)" >&2
+			exit 2
+		fi
+		[[ $named == *" demo-user "* ]] || demo_user=$instance-demo
+		[[ $named == *" base-image "* ]] || base_repo=$instance-base
 	fi
 	prefix=${prefix:-$root/usr/local}
 	conf_dir=${conf_dir:-$root/etc/sshbox}
@@ -75,6 +89,11 @@ paths_parse() {
 	for n in "$prefix" "$conf_dir" "$state_dir" "$run_dir" "$dropin_dir" "$unit_dir" "$sshd_config" "$sshd_pidfile" "$engine"; do
 		case $n in /*) ;; *) echo "${0##*/}: \"$n\" is not an absolute path" >&2; exit 2 ;; esac
 		case $n in *[[:space:]\|\&\;\\]*) echo "${0##*/}: path \"$n\" has a character sshbox does not accept there" >&2; exit 2 ;; esac
+	done
+	# uninstall --purge removes these whole: never a directory that is not
+	# sshbox's own (a slip like --run-dir /run).
+	for n in "$conf_dir" "$state_dir" "$run_dir"; do
+		case ${n##*/} in *sshbox*) ;; *) echo "${0##*/}: \"$n\" is not a directory of sshbox's own (its name must contain \"sshbox\")" >&2; exit 2 ;; esac
 	done
 	conf=$conf_dir/sshbox.conf
 	# 00-: sshd takes the first value it reads for most keywords, so the

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include "flags.h"
 #include "fusesvc.h"
@@ -230,14 +231,39 @@ static int migrate(struct engine *e, const struct config *cfg, const char *user,
 	return 0;
 }
 
+static int stop_now(struct engine *e, const char *id, struct err *err)
+{
+	char path[160];
+	snprintf(path, sizeof(path), "/containers/%s/stop?t=0", id);
+	static const long ok[] = {204, 304, 0};
+	return engine_call(e, "POST", path, NULL, 30, ok, "stop container", NULL, err);
+}
+
+/* The network namespace's inode: what the fence was applied to (a pid can
+ * be reused by another container's init; a namespace identity cannot). */
+static unsigned long long netns_id(pid_t pid)
+{
+	char path[64];
+	struct stat st;
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	return stat(path, &st) == 0 ? (unsigned long long)st.st_ino : 0;
+}
+
 int container_ensure(struct engine *e, const struct config *cfg, const char *user,
-                     const struct user_record *rec, pid_t *fenced_pid,
+                     const struct user_record *rec, int alone, unsigned long long *fenced,
                      struct container_info *ret_info, struct err *err)
 {
 	struct container_info info;
 	int found = box_lookup(e, cfg, user, &info, err);
 	if (found < 0)
 		return -1;
+	/* A running container of an older spec is re-created as well when this
+	 * login is its user's only session: nothing live is cut. */
+	if (found && info.running && info.spec < BOX_SPEC_VERSION && alone) {
+		if (stop_now(e, info.id, err) < 0)
+			return -1;
+		info.running = 0;
+	}
 	if (found && !info.running && info.spec < BOX_SPEC_VERSION) {
 		if (migrate(e, cfg, user, &info, err) < 0)
 			return -1;
@@ -245,7 +271,7 @@ int container_ensure(struct engine *e, const struct config *cfg, const char *use
 	} else if (found && info.spec < BOX_SPEC_VERSION) {
 		log_warn(
 		    "user \"%s\": container %.12s runs with the older spec %d; it is re-created "
-		    "with spec %d at its next start",
+		    "with spec %d when its last session ends (daemon mode does not keep it)",
 		    user, info.id, info.spec, BOX_SPEC_VERSION);
 	}
 	if (found == 0) {
@@ -264,11 +290,16 @@ int container_ensure(struct engine *e, const struct config *cfg, const char *use
 		if (!info.running)
 			return err_set(err, ECHILD, "container stopped right after start");
 	}
-	/* Once per container start (and once after a watchdog restart). */
-	if (*fenced_pid != info.pid) {
-		if (netfence_apply(info.pid, info.id, err) < 0)
-			return err_wrap(err, "cannot fence the container's network");
-		*fenced_pid = info.pid;
+	/* Once per container start (and once after a watchdog restart). A
+	 * container that cannot be fenced does not run. */
+	unsigned long long netns = netns_id(info.pid);
+	if (netns == 0 || *fenced != netns) {
+		if (netfence_apply(info.pid, info.id, err) < 0) {
+			struct err ignored = {0};
+			stop_now(e, info.id, &ignored);
+			return err_wrap(err, "cannot fence the container's network (stopped it)");
+		}
+		*fenced = netns;
 	}
 	*ret_info = info;
 	return 0;

@@ -16,9 +16,11 @@
 #define CONTAINER_SSHD_PORT 22
 
 /* Ensures the container exists, runs and is fenced (netfence.h); fills
- * *ret_info. *fenced_pid remembers the init pid last fenced. */
+ * *ret_info. *fenced remembers the network namespace last fenced. alone:
+ * the caller's login is the user's only session, so a running container of
+ * an older spec may be re-created. */
 int container_ensure(struct engine *e, const struct config *cfg, const char *user,
-                     const struct user_record *rec, pid_t *fenced_pid,
+                     const struct user_record *rec, int alone, unsigned long long *fenced,
                      struct container_info *ret_info, struct err *err);
 
 /* Saves the container as the user's image (INSTANCE-user:USER), replacing

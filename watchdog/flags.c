@@ -180,7 +180,9 @@ static void on_stopnow(const struct config *cfg, struct user_state *u)
 	flag_dir(cfg, u->name, dir, sizeof(dir));
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd >= 0) {
-		unlinkat(dfd, "stopnow", 0); /* removes the name itself, whatever it is */
+		/* The name itself, whatever it is (an empty directory too). */
+		if (unlinkat(dfd, "stopnow", 0) < 0 && errno == EISDIR)
+			unlinkat(dfd, "stopnow", AT_REMOVEDIR);
 		close(dfd);
 	}
 	if (log_allowed(u))

@@ -4,8 +4,10 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -16,6 +18,7 @@
 
 #include "clock.h"
 #include "fuseproto.h"
+#include "log.h"
 
 #ifndef STATX_MNT_ID_UNIQUE
 #define STATX_MNT_ID_UNIQUE 0x00004000U /* Linux 6.8: ids never reused */
@@ -206,6 +209,54 @@ static int explain(const struct job *j, const struct result *r, struct err *err)
 	}
 }
 
+/* In the child: every inherited descriptor but the ones it needs, so a child
+ * stuck on a stalled FUSE server holds nothing of other users (their
+ * sessions' sockets, their /dev/fuse). Only close_range: async-signal-safe. */
+static void close_all_but(int *keep, int n)
+{
+	for (int i = 1; i < n; i++) /* insertion sort: n is 4 */
+		for (int k = i; k > 0 && keep[k - 1] > keep[k]; k--) {
+			int t = keep[k];
+			keep[k] = keep[k - 1];
+			keep[k - 1] = t;
+		}
+	unsigned int low = 3;
+	for (int i = 0; i < n; i++) {
+		if (keep[i] < (int)low)
+			continue;
+		if ((unsigned int)keep[i] > low)
+			close_range(low, (unsigned int)keep[i] - 1, 0);
+		low = (unsigned int)keep[i] + 1;
+	}
+	close_range(low, ~0U, 0);
+}
+
+static void *reap(void *arg)
+{
+	pid_t pid = (pid_t)(intptr_t)arg;
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	return NULL;
+}
+
+/* A killed child in uninterruptible sleep (on a FUSE server that never
+ * answers) may take long to die: it is reaped on a thread of its own. */
+static void reap_killed(pid_t pid)
+{
+	for (int i = 0; i < 50; i++) {
+		if (waitpid(pid, NULL, WNOHANG) != 0)
+			return;
+		usleep(10000);
+	}
+	pthread_t t;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, reap, (void *)(intptr_t)pid) != 0)
+		log_warn("fuse: cannot reap a stuck mount child, pid %d", (int)pid);
+	pthread_attr_destroy(&attr);
+}
+
 /* Runs the job in a child with a deadline; a child stuck on a stalled FUSE
  * server (a lookup below another FUSE mount) is killed. */
 static int run_child(const struct job *j, int timeout_ms, uint64_t *ret_mnt_id, struct err *err)
@@ -221,7 +272,9 @@ static int run_child(const struct job *j, int timeout_ms, uint64_t *ret_mnt_id, 
 		return err_sys(err, e, "fork");
 	}
 	if (pid == 0) {
-		close(pfd[0]);
+		int keep[] = {pfd[1], j->t->init_pidfd, j->t->mntns_fd,
+		              j->umount ? -1 : j->fuse_fd};
+		close_all_but(keep, 4);
 		struct result r = child_work(j);
 		ssize_t n = write(pfd[1], &r, sizeof(r));
 		_exit(n == (ssize_t)sizeof(r) ? 0 : 1);
@@ -241,10 +294,13 @@ static int run_child(const struct job *j, int timeout_ms, uint64_t *ret_mnt_id, 
 		break;
 	}
 	close(pfd[0]);
-	if (got != (ssize_t)sizeof(r))
+	if (got != (ssize_t)sizeof(r)) {
 		kill(pid, SIGKILL); /* our own unreaped child: the pid is still it */
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
+		reap_killed(pid);
+	} else {
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
 	if (got != (ssize_t)sizeof(r))
 		return err_set(err, ETIMEDOUT, "%s \"%s\" in the container did not finish in %d ms",
 		               j->umount ? "unmounting" : "mounting", j->path, timeout_ms);

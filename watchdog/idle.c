@@ -72,11 +72,6 @@ static void try_stop(struct user_state *u)
 	state_unlock();
 	if (!forced && sessions > 0)
 		goto out;
-	if (!forced && flags_daemon(&cfg, u->name)) {
-		log_info("user \"%s\": idle, but in daemon mode: keeping the container running",
-		         u->name);
-		goto out;
-	}
 	if (engine_open(&cfg, &e, &err) < 0)
 		goto fail;
 	int found = box_lookup(e, &cfg, u->name, &info, &err);
@@ -84,6 +79,13 @@ static void try_stop(struct user_state *u)
 		goto fail;
 	if (found == 0 || !info.running)
 		goto out;
+	/* Daemon mode does not keep a container of an older, less isolated
+	 * spec: stopped, it is re-created at the next login. */
+	if (!forced && info.spec >= BOX_SPEC_VERSION && flags_daemon(&cfg, u->name)) {
+		log_info("user \"%s\": idle, but in daemon mode: keeping the container running",
+		         u->name);
+		goto out;
+	}
 	int direct = forced ? 0 : direct_sessions(info.pid);
 	if (direct > 0) {
 		log_info("user \"%s\": %d direct ssh session(s) to the container: not idle",

@@ -25,7 +25,7 @@ struct rules {
 	char v4[RULES_MAX], v6[RULES_MAX];
 	size_t n4, n6;
 	int container_v6; /* the container has an IPv6 address besides ::1 */
-	int full;         /* a rule did not fit */
+	int full4, full6; /* a rule did not fit */
 };
 
 __attribute__((format(printf, 4, 5))) static void add(struct rules *r, char *buf, size_t *n,
@@ -36,7 +36,7 @@ __attribute__((format(printf, 4, 5))) static void add(struct rules *r, char *buf
 	int w = vsnprintf(buf + *n, RULES_MAX - *n, fmt, ap);
 	va_end(ap);
 	if (w < 0 || *n + (size_t)w >= RULES_MAX)
-		r->full = 1;
+		*(buf == r->v4 ? &r->full4 : &r->full6) = 1;
 	else
 		*n += (size_t)w;
 }
@@ -61,7 +61,9 @@ static void reject(struct rules *r, const struct sockaddr *addr, const struct so
 		    dst, dst);
 	} else if (addr->sa_family == AF_INET6) {
 		const struct in6_addr *a = &((const struct sockaddr_in6 *)addr)->sin6_addr;
-		if (IN6_IS_ADDR_LOOPBACK(a))
+		/* Link-local: one rule for all of fe80::/10 (the head), not one per
+		 * veth of every container on the host. */
+		if (IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_LINKLOCAL(a))
 			return;
 		inet_ntop(AF_INET6, a, text, sizeof(text));
 		bits = 128;
@@ -98,7 +100,7 @@ static int collect(struct rules *r, int subnets, struct err *err)
 #define RULES_HEAD                                                                                 \
 	"*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"              \
 	"-A OUTPUT -o lo -j ACCEPT\n"                                                              \
-	"-A OUTPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n"
+	"-A OUTPUT -m conntrack --ctstate ESTABLISHED,RELATED --ctdir REPLY -j ACCEPT\n"
 
 /* The container's subnets, read from inside its namespace by this thread
  * alone, which then goes back to its own. */
@@ -177,12 +179,14 @@ int netfence_apply(pid_t pid, const char *container_id, struct err *err)
 	if (r == NULL)
 		return err_set(err, ENOMEM, "out of memory");
 	add(r, r->v4, &r->n4, RULES_HEAD);
-	add(r, r->v6, &r->n6, RULES_HEAD);
+	add(r, r->v6, &r->n6,
+	    RULES_HEAD "-A OUTPUT -d fe80::/10 -p tcp -j REJECT --reject-with tcp-reset\n"
+	               "-A OUTPUT -d fe80::/10 -j REJECT --reject-with icmp6-adm-prohibited\n");
 	if (collect(r, 0, err) < 0 || collect_in(target, r, err) < 0)
 		return -1;
 	add(r, r->v4, &r->n4, "COMMIT\n");
 	add(r, r->v6, &r->n6, "COMMIT\n");
-	if (r->full)
+	if (r->full4 || (r->container_v6 && r->full6))
 		return err_set(err, E2BIG, "too many host addresses to fence");
 	if (restore(target, "/usr/sbin/iptables-restore", r->v4, r->n4, err) < 0)
 		return -1;

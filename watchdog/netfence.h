@@ -2,7 +2,9 @@
  * connections to the container's own subnets (the other containers and the
  * bridge's gateway, which is the engine's host) and to every address of this
  * host are refused; the internet, the container's loopback and answers to
- * connections made to it stay open. Container root cannot lift it: it has no
+ * connections made to it stay open (only the reply direction of a tracked
+ * connection is let through, so a connection the container opened before the
+ * fence went up is cut by it). Container root cannot lift it: it has no
  * NET_ADMIN. Applied with the host's iptables-restore run in that namespace,
  * after every start. */
 #ifndef SSHBOX_NETFENCE_H

@@ -98,8 +98,8 @@ static int handle_login(struct conn *c, const struct config *cfg, const struct u
 	/* The session counts from before the container is ensured, under the
 	 * lifecycle lock, so an idle stop can never slip in between. */
 	pthread_mutex_lock(&u->lifecycle);
-	state_session_begin(u);
-	if (container_ensure(e, cfg, c->user, rec, &u->fenced_pid, &info, &err) == 0) {
+	int alone = state_session_begin(u) == 1;
+	if (container_ensure(e, cfg, c->user, rec, alone, &u->fenced_netns, &info, &err) == 0) {
 		int pidfd = pidfd_of_container(info.pid, info.id, &err);
 		if (pidfd >= 0)
 			sshd = netns_connect_pidfd(pidfd, CONTAINER_SSHD_PORT, SSHD_READY_MS, &err);

@@ -16,15 +16,15 @@ struct user_state {
 	char name[USER_NAME_MAX + 1];
 	pthread_mutex_t lifecycle; /* held for create/start/stop of this user's container */
 	/* The rest is guarded by the table lock (state_lock()). */
-	int sessions;              /* live shim sessions */
-	long long stop_at;         /* monotonic ms of a pending idle stop, 0 = none */
-	int stop_forced;           /* stopnow: stop even with sessions or daemon flag */
-	int stopping;              /* a stop thread of this user runs (idle.c) */
-	int stop_again;            /* a stop fell due meanwhile: that thread decides again */
-	long long idle_since;      /* wall-clock seconds the count last reached 0, 0 = busy */
-	int flags_watch;           /* inotify watch of the flag dir, -1 = none */
-	pid_t fenced_pid;          /* container init whose network was fenced (lifecycle lock) */
-	long long flag_log_window; /* flags.c's log rate limit: window start (ms), */
+	int sessions;                    /* live shim sessions */
+	long long stop_at;               /* monotonic ms of a pending idle stop, 0 = none */
+	int stop_forced;                 /* stopnow: stop even with sessions or daemon flag */
+	int stopping;                    /* a stop thread of this user runs (idle.c) */
+	int stop_again;                  /* a stop fell due meanwhile: that thread decides again */
+	long long idle_since;            /* wall-clock seconds the count last reached 0, 0 = busy */
+	int flags_watch;                 /* inotify watch of the flag dir, -1 = none */
+	unsigned long long fenced_netns; /* network namespace last fenced (lifecycle lock) */
+	long long flag_log_window;       /* flags.c's log rate limit: window start (ms), */
 	int flag_log_count, flag_log_dropped; /* lines in it, lines left out */
 	int *links;                           /* live sessions' watchdog connections, for notices */
 	int nlinks, caplinks;

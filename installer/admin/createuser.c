@@ -70,9 +70,28 @@ static int check_pubkeys(const char *path, char *buf, size_t size, struct err *e
 	return 0;
 }
 
+/* Options on every key of the host account: even with sshd's drop-in gone,
+ * the key opens no forward, tunnel or ~/.ssh/rc on the host (the login shell,
+ * the shim, keeps commands off it); terminals, agent and X11 stay, for the
+ * shim to carry into the container. */
+#define HOST_KEY_OPTIONS "restrict,pty,agent-forwarding,X11-forwarding "
+
 /* Writes ~/.ssh/authorized_keys without following links the user planted. */
-static int write_host_keys(const struct passwd *pw, const char *keys, struct err *err)
+static int write_host_keys(const struct passwd *pw, const char *plain_keys, struct err *err)
 {
+	char keys[PUBKEY_MAX * 2];
+	size_t n = 0;
+	for (const char *line = plain_keys; *line != '\0';) {
+		size_t len = strcspn(line, "\n");
+		int key = len > 0 && line[0] != '#';
+		int w = snprintf(keys + n, sizeof(keys) - n, "%s%.*s\n",
+		                 key ? HOST_KEY_OPTIONS : "", (int)len, line);
+		if (w < 0 || n + (size_t)w >= sizeof(keys))
+			return err_set(err, E2BIG, "too many public keys for %s", pw->pw_name);
+		n += (size_t)w;
+		line += len + (line[len] == '\n');
+	}
+	keys[n] = '\0';
 	cleanup_close int home = open(pw->pw_dir, O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (home < 0)
 		return err_sys(err, errno, "cannot open home %s", pw->pw_dir);

@@ -42,5 +42,12 @@ never_host "nor a shell" "$out"
 out=$(echo 'ls /home' | sftp -b - -F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
 	-o IdentitiesOnly=yes -o BatchMode=yes -i "$SBX_KEYS/$u" -P "$port" "$u@127.0.0.1" 2>&1)
 if [[ $out == *"$SBX_PLAIN"* ]]; then not_ok "nor the sftp subsystem serves host files ($out)"; else ok "nor the sftp subsystem serves host files"; fi
+# The account's keys carry "restrict" (plus pty, agent, X11): even this
+# sshd, which allows forwarding, opens no forward for them.
+out=$(bare -o ExitOnForwardFailure=yes -N -R 22397:127.0.0.1:22 2>&1)
+expect_contains "a remote forward is refused for the key" "forwarding failed" "$out"
+out=$(timeout 10 ssh "${sbx_ssh_opts[@]}" -i "$SBX_KEYS/$u" -p "$port" -W "127.0.0.1:$SBX_PORT" "$u@127.0.0.1" </dev/null 2>&1)
+if [[ $out == *SSH-2.0* ]]; then not_ok "-W to a host port got a banner ($out)"; else ok "-W to a host port gets nothing"; fi
+expect_match "the key's options say so" '^restrict,pty,agent-forwarding,X11-forwarding ssh-' "$(head -1 "/home/$u/.ssh/authorized_keys")"
 kill "$(cat "$T/sshd.pid")"
 finish

@@ -13,6 +13,7 @@ FDIR=$SBX_STATE/users/$u/fuse
 CLI=/run/sshbox-fuse/sshbox-fuse
 restore() {
 	sbx_admin set "$u" fuse=no >/dev/null
+	sbx_ssh "$u" nodaemon >/dev/null 2>&1 # the flag outlives the container
 	sbx_ssh "$u" remove --force >/dev/null 2>&1
 	sbx_ssh sbt-bob nodaemon >/dev/null 2>&1
 	rm -rf "$T"

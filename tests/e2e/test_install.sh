@@ -12,7 +12,8 @@
 R=$SBX_ROOT/install-root
 port=${SBX_INSTALL_PORT:-22225}
 user=sbt-idemo group=sbt-inst instance=sbtinst
-opts=(--root "$R" --group "$group" --instance "$instance" --demo-user "$user" --engine "$SBX_ENGINE")
+opts=(--root "$R" --group "$group" --instance "$instance" --demo-user "$user" --engine "$SBX_ENGINE"
+	--base-image "$SBX_BASE_IMAGE") # the suite engine's own, built already
 key=$R/root/sshbox-demo/id_ed25519
 dropin_dir=$R/etc/ssh/sshd_config.d
 dropin=$dropin_dir/00-sshbox.conf
@@ -38,6 +39,16 @@ cleanup() {
 	rm -rf "$R" "$SSHBOX_BUILD_DIR" "$T"
 }
 trap cleanup EXIT
+
+# A scratch root must name its own group and instance, and uninstall never
+# removes a directory that is not sshbox's own.
+out=$("$SBX_SRC/installer/install.sh" --root "$R" 2>&1)
+expect_ne "--root without --group and --instance is refused" 0 $?
+expect_contains "naming what is missing" "also give --group and --instance" "$out"
+out=$("$SBX_SRC/installer/uninstall.sh" "${opts[@]}" --run-dir /run --purge 2>&1)
+expect_ne "uninstall --run-dir /run is refused" 0 $?
+expect_contains "naming the directory" '"/run" is not a directory of sshbox' "$out"
+check "and /run is still there" test -d /run/sshd -o -d /run/lock
 
 # The scratch host: sshd's main config including the scratch drop-in dir.
 scratch_sshd "$R" "$port"

@@ -49,6 +49,39 @@ out=$(sbx_ssh $a "/tmp/netprobe connect $gw 22399")
 expect_ne "alice cannot reach a host server on 0.0.0.0 through the gateway" open "$out"
 kill $host_srv 2>/dev/null
 
+# A connection opened before the fence went up (as code run by the image's
+# own /bin/sh at start could) is cut by it: only replies to connections made
+# *to* the container pass. Simulated by lifting alice's fence by hand, as
+# root on the host, and letting a restarted watchdog put it back.
+nsenter --net="$(sbx_engine_netns)" python3 -c 'import socket,threading
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", 22398)); s.listen(8)
+def echo(c):
+    while True:
+        d = c.recv(100)
+        if not d: break
+        c.sendall(d)
+for _ in range(4):
+    c, _a = s.accept(); threading.Thread(target=echo, args=(c,), daemon=True).start()
+threading.Event().wait(40)' &
+echo_srv=$!
+apid=$(container_field $a .State.Pid)
+nsenter --net=/proc/"$apid"/ns/net iptables -F OUTPUT
+# shellcheck disable=SC2016 # the container's shell expands it
+sbx_ssh $a "exec 3<>/dev/tcp/$gw/22398 || exit 1"'; echo one >&3; read -t 3 x <&3; echo "first: $x"
+	sleep 8; echo two >&3 2>/dev/null; if read -t 3 y <&3 && [ "$y" = two ]; then echo "later: alive"; else echo "later: cut"; fi' >"$T/prefence" 2>&1 &
+early=$!
+sleep 2
+wd=$(cat "$SBX_ROOT/run/watchdog.pid")
+kill "$wd"
+wd_gone() { ! kill -0 "$wd" 2>/dev/null; }
+wait_for 10 wd_gone
+sbx_start_watchdog
+sbx_ssh $a true
+wait $early
+expect_contains "with the fence lifted, alice's connection to the gateway works" "first: one" "$(cat "$T/prefence")"
+expect_contains "the fence put back cuts that connection" "later: cut" "$(cat "$T/prefence")"
+kill $echo_srv 2>/dev/null
+
 out=$(sbx_ssh $a '/tmp/netprobe raw')
 expect_ne "alice cannot open a raw socket (no NET_RAW)" 0 $?
 expect_contains "the kernel says why" "not permitted" "$out"

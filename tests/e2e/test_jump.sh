@@ -9,6 +9,7 @@
 u=sbt-alice
 alias=$u-box
 g=$(grace)
+sbx_ssh $u nodaemon >/dev/null # the idle checks below need a container that may stop
 key=$SBX_KEYS/$u
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$T"' EXIT
