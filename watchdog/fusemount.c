@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -233,7 +234,8 @@ static void close_all_but(int *keep, int n)
 
 static void *reap(void *arg)
 {
-	pid_t pid = (pid_t)(intptr_t)arg;
+	pid_t pid = *(pid_t *)arg;
+	free(arg);
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
 	return NULL;
@@ -252,8 +254,13 @@ static void reap_killed(pid_t pid)
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&t, &attr, reap, (void *)(intptr_t)pid) != 0)
+	pid_t *arg = malloc(sizeof(*arg));
+	if (arg != NULL)
+		*arg = pid;
+	if (arg == NULL || pthread_create(&t, &attr, reap, arg) != 0) {
+		free(arg);
 		log_warn("fuse: cannot reap a stuck mount child, pid %d", (int)pid);
+	}
 	pthread_attr_destroy(&attr);
 }
 
