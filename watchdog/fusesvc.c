@@ -81,9 +81,12 @@ int fusesvc_bind(const struct config *cfg, const char *user, char *buf, size_t s
 
 static void *listener(void *arg);
 
-/* Prepares the dir and starts the listener unless one runs. */
-static int serve_user(const struct config *cfg, const char *user, int refresh_client,
-                      struct err *err)
+/* Prepares the dir and starts the listener unless one runs (serve_lock
+ * held: two first requests at once must not both bind and start one). */
+static pthread_mutex_t serve_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int serve_user_locked(const struct config *cfg, const char *user, int refresh_client,
+                             struct err *err)
 {
 	char dir[512];
 	struct fuse_user *u = fuse_user_get(user);
@@ -115,6 +118,15 @@ static int serve_user(const struct config *cfg, const char *user, int refresh_cl
 	pthread_detach(t);
 	log_info("user \"%s\": fuse: serving %s/sock", user, dir);
 	return 0;
+}
+
+static int serve_user(const struct config *cfg, const char *user, int refresh_client,
+                      struct err *err)
+{
+	pthread_mutex_lock(&serve_lock);
+	int rc = serve_user_locked(cfg, user, refresh_client, err);
+	pthread_mutex_unlock(&serve_lock);
+	return rc;
 }
 
 int fusesvc_prepare(const struct config *cfg, const char *user, struct err *err)
