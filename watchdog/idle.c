@@ -42,16 +42,9 @@ static int stop_container(struct engine *e, const struct config *cfg, const char
 {
 	char path[160];
 	snprintf(path, sizeof(path), "/containers/%s/stop?t=%d", id, cfg->stop_timeout_seconds);
-	long status = 0;
-	json_t *answer = NULL;
-	int rc = engine_request(e, "POST", path, NULL, cfg->stop_timeout_seconds + 30L, &status,
-	                        &answer, err);
-	if (rc == 0) {
-		static const long ok[] = {204, 304, 0};
-		rc = engine_expect(status, answer, ok, "stop container", err);
-	}
-	json_decref(answer);
-	return rc;
+	static const long ok[] = {204, 304, 0};
+	return engine_call(e, "POST", path, NULL, cfg->stop_timeout_seconds + 30L, ok,
+	                   "stop container", NULL, err);
 }
 
 /* Decides under the user's lifecycle lock, so no login can slip in between

@@ -16,14 +16,8 @@
 
 static int engine_delete(struct engine *e, const char *path, const char *what, struct err *err)
 {
-	long status = 0;
-	json_t *answer = NULL;
-	int rc = engine_request(e, "DELETE", path, NULL, 120, &status, &answer, err);
 	static const long ok[] = {200, 204, 404, 0};
-	if (rc == 0)
-		rc = engine_expect(status, answer, ok, what, err);
-	json_decref(answer);
-	return rc;
+	return engine_call(e, "DELETE", path, NULL, 120, ok, what, NULL, err);
 }
 
 /* The named user's record; a missing one means "not an sshbox user". */
