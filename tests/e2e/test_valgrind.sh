@@ -43,9 +43,10 @@ ssh-add -q "$SBX_KEYS/$u" 2>/dev/null
 out=$(ssh "${sbx_ssh_opts[@]}" -A -i "$SBX_KEYS/$u" -p "$SBX_PORT" "$u@127.0.0.1" 'ssh-add -l')
 expect_match "agent forwarding" "ED25519" "$out"
 ssh-agent -k >/dev/null
-sbx_ssh $u 'sleep 30' &
+# ssh itself, not the sbx_ssh function: $! must be the client, not a subshell.
+ssh "${sbx_ssh_opts[@]}" -i "$SBX_KEYS/$u" -p "$SBX_PORT" "$u@127.0.0.1" 'sleep 1000' &
 client=$!
-sleep 3
+check "the long command's session is up" wait_for 60 sessions_are $u 1
 kill -9 $client
 wait $client 2>/dev/null
 check "the killed client's shim ends" wait_for 30 sessions_are $u 0
