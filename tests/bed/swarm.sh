@@ -43,7 +43,8 @@ node_pids() { # NODE
 	pid=$(cat "$S/$n/exec/containerd/containerd.pid" 2>/dev/null) &&
 		alive "$pid" && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "$S/$n/exec/containerd/" && echo "$pid"
 	pgrep -f "containerd-shim-runc-v2 -namespace sbxswarm-$n " || true
-	cat /sys/fs/cgroup/pids/sbxswarm-"$n"/*/cgroup.procs 2>/dev/null || true
+	# cgroup v1 (this machine) or v2
+	cat /sys/fs/cgroup/pids/sbxswarm-"$n"/*/cgroup.procs /sys/fs/cgroup/sbxswarm-"$n"/*/cgroup.procs 2>/dev/null || true
 }
 
 stop_node() { # NODE SIGNAL: stop its dockerd (TERM stops its containers too)
@@ -67,7 +68,7 @@ kill_leftovers() { # NODE: what a stop or crash left running
 	rm -f "$S/$n/docker.pid" "$S/$n/exec/containerd/containerd.pid"
 	# The containers' cgroups (one per container under the node's parent).
 	local c
-	for c in /sys/fs/cgroup/*/sbxswarm-"$n"; do
+	for c in /sys/fs/cgroup/*/sbxswarm-"$n" /sys/fs/cgroup/sbxswarm-"$n"; do
 		[ -d "$c" ] || continue
 		find "$c" -depth -mindepth 1 -type d -exec rmdir {} + 2>/dev/null || true
 		rmdir "$c" 2>/dev/null || true
