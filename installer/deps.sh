@@ -6,10 +6,10 @@
 # dockerd alone (the test bed runs an engine of its own).
 set -euo pipefail
 
-runtime=(docker.io openssh-server openssh-client debootstrap ca-certificates curl jq xauth)
+runtime=(docker.io openssh-server openssh-client debootstrap ca-certificates curl jq xauth patchelf)
 build=(build-essential cmake pkg-config libssh-dev libjansson-dev
-       libcurl4-openssl-dev uuid-dev)
-testing=(libcmocka-dev sshfs rsync git strace tmux xvfb x11-utils xauth procps iproute2 util-linux socat python3 openssl valgrind
+       libcurl4-openssl-dev uuid-dev libssl-dev)
+testing=(libcmocka-dev busybox-static sshfs rsync git strace tmux xvfb x11-utils xauth procps iproute2 util-linux socat python3 openssl valgrind
          clang libclang-rt-14-dev shellcheck clang-format clang-tidy cppcheck)
 
 want=("${runtime[@]}" "${build[@]}")

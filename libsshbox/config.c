@@ -190,6 +190,13 @@ static int set_value(struct config *cfg, const char *key, const char *v)
 		return parse_bool(v, &cfg->publish_port);
 	if (strcmp(key, "shim") == 0)
 		return set_path(cfg->shim, sizeof(cfg->shim), v);
+	if (strcmp(key, "bundle_source") == 0) {
+		if (set_path(cfg->bundle_source, sizeof(cfg->bundle_source), v) < 0)
+			return -1;
+		if (strcmp(cfg->bundle_source, "/") == 0) /* paths are appended to it */
+			cfg->bundle_source[0] = '\0';
+		return 0;
+	}
 	return -2;
 }
 
@@ -207,6 +214,7 @@ static const char *const config_keys[] = {"engine",
                                           "stop_timeout_seconds",
                                           "publish_port",
                                           "shim",
+                                          "bundle_source",
                                           NULL};
 
 struct config_ctx {

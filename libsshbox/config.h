@@ -27,6 +27,9 @@ struct config {
 	int stop_timeout_seconds;
 	int publish_port;          /* publish the container's sshd on 127.0.0.1 */
 	char shim[CONFIG_STR_MAX]; /* sshbox-shim: also every sshbox account's login shell */
+	/* The root of the tree the container's sshd is taken from ("" = /):
+	 * usr/sbin/sshd, usr/lib/openssh/... (watchdog/bundle.h). */
+	char bundle_source[CONFIG_STR_MAX];
 };
 
 void config_defaults(struct config *cfg);

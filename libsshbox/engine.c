@@ -98,17 +98,17 @@ static CURL *setup_handle(struct engine *e, const char *url)
 	return c;
 }
 
-int engine_request(struct engine *e, const char *method, const char *path, json_t *body,
-                   long timeout_s, long *ret_status, json_t **ret_json, struct err *err)
+int engine_request_raw(struct engine *e, const char *method, const char *path,
+                       const struct engine_body *body, long timeout_s, long *ret_status,
+                       char **ret_data, size_t *ret_len, struct err *err)
 {
-	char url[2048];
+	char url[2048], ctype[128];
 	if (snprintf(url, sizeof(url), "%s%s%s", e->base, ENGINE_API, path) >= (int)sizeof(url))
 		return err_set(err, ENAMETOOLONG, "engine request path is too long");
-	cleanup_free char *payload = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	if (body != NULL && payload == NULL)
-		return err_set(err, ENOMEM, "cannot encode engine request");
+	snprintf(ctype, sizeof(ctype), "Content-Type: %s",
+	         body && body->type ? body->type : "application/json");
 	struct answer a = {0};
-	struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+	struct curl_slist *headers = curl_slist_append(NULL, ctype);
 	CURL *c = setup_handle(e, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
@@ -119,8 +119,9 @@ int engine_request(struct engine *e, const char *method, const char *path, json_
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
 	} else if (strcmp(method, "GET") != 0) {
 		/* Always an explicit body: a POST without one would read stdin. */
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload ? payload : "");
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, payload ? (long)strlen(payload) : 0L);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body && body->data ? body->data : "");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+		                 (curl_off_t)(body && body->data ? body->len : 0));
 	}
 	CURLcode rc = curl_easy_perform(c);
 	curl_slist_free_all(headers);
@@ -136,9 +137,26 @@ int engine_request(struct engine *e, const char *method, const char *path, json_
 	long status = 0;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	*ret_status = status;
+	*ret_data = a.data;
+	*ret_len = a.len;
+	return 0;
+}
+
+int engine_request(struct engine *e, const char *method, const char *path, json_t *body,
+                   long timeout_s, long *ret_status, json_t **ret_json, struct err *err)
+{
+	cleanup_free char *payload = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	if (body != NULL && payload == NULL)
+		return err_set(err, ENOMEM, "cannot encode engine request");
+	struct engine_body raw = {payload, payload ? strlen(payload) : 0, NULL};
+	char *data = NULL;
+	size_t len = 0;
+	if (engine_request_raw(e, method, path, &raw, timeout_s, ret_status, &data, &len, err) <
+	    0)
+		return -1;
 	json_t *j = NULL;
-	int decoded = engine_decode_answer(a.data, a.len, status, &j, err);
-	free(a.data);
+	int decoded = engine_decode_answer(data, len, *ret_status, &j, err);
+	free(data);
 	if (decoded < 0)
 		return err_wrap(err, "container engine at %s answered %s %s", e->where, method,
 		                path);

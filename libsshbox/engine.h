@@ -24,6 +24,20 @@ void engine_close(struct engine *e);
 int engine_request(struct engine *e, const char *method, const char *path, json_t *body,
                    long timeout_s, long *ret_status, json_t **ret_json, struct err *err);
 
+/* A request body as bytes: type NULL means application/json. */
+struct engine_body {
+	const char *data;
+	size_t len;
+	const char *type;
+};
+
+/* engine_request for bodies and answers that are not JSON (archives):
+ * *ret_data (malloc'd, NUL-terminated, may be NULL when empty) and
+ * *ret_len get the answer as sent, whatever the status. */
+int engine_request_raw(struct engine *e, const char *method, const char *path,
+                       const struct engine_body *body, long timeout_s, long *ret_status,
+                       char **ret_data, size_t *ret_len, struct err *err);
+
 /* Turns an answer's body (len bytes, may be 0) into *ret_json, NULL when
  * empty. A malformed JSON body is an error for a success status; for an
  * error status it is kept as {"message": the first 200 bytes}. Pure: no

@@ -6,6 +6,8 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "boxfiles.h"
+#include "bundle.h"
 #include "flags.h"
 #include "fusesvc.h"
 #include "log.h"
@@ -28,19 +30,11 @@ static const char *const kept_caps[] = {
     "CHOWN",  "DAC_OVERRIDE", "FOWNER",           "FSETID",      "KILL", "SETUID",
     "SETGID", "SYS_CHROOT",   "NET_BIND_SERVICE", "AUDIT_WRITE", NULL};
 
-/* The container's sshd: the per-user host key and authorized_keys come from
- * the host (read-only at /etc/sshbox); works with any image's OpenSSH. */
-static const char sshd_script[] =
-    "mkdir -p /run/sshd && exec /usr/sbin/sshd -D -e"
-    " -h /etc/sshbox/ssh_host_ed25519_key"
-    " -o HostKeyAlgorithms=ssh-ed25519"
-    " -o AuthorizedKeysFile=/etc/sshbox/authorized_keys"
-    " -o PermitRootLogin=prohibit-password"
-    " -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no"
-    " -o UsePAM=no -o MaxAuthTries=10 -o MaxStartups=512"
-    " -o AllowAgentForwarding=yes -o X11Forwarding=yes -o AddressFamily=inet"
-    " -o AllowTcpForwarding=yes -o AllowStreamLocalForwarding=yes"
-    " -o 'AcceptEnv=LANG LC_* SSHBOX_SESSION'";
+/* The container's sshd is the bundle's (bundle.h), whatever the image has:
+ * its config sits beside it; the per-user host key and authorized_keys come
+ * from the host (read-only at /etc/sshbox). */
+static const char *const sshd_command[] = {
+    BUNDLE_MOUNT "/sshd", "-D", "-e", "-f", BUNDLE_MOUNT "/sshd_config", NULL};
 
 static json_t *labels(const struct config *cfg, const char *user)
 {
@@ -93,6 +87,9 @@ static json_t *create_body(const struct config *cfg, const char *user,
 	              "/root", "VolumeOptions", "Labels", labels(cfg, user), "SecurityOpt",
 	              "no-new-privileges", "Init", 1, "RestartPolicy", "Name", "no", "Ulimits",
 	              "Name", "nofile", "Soft", files, "Hard", files);
+	char bundle[600];
+	if (bundle_bind(cfg, bundle, sizeof(bundle)) == 0)
+		json_array_append_new(json_object_get(host, "Binds"), json_string(bundle));
 	char flag_binds[8][600];
 	int n = flags_binds(cfg, user, flag_binds, 8);
 	json_t *binds = json_object_get(host, "Binds");
@@ -122,10 +119,11 @@ static json_t *create_body(const struct config *cfg, const char *user,
 		json_object_set_new(
 		    host, "PortBindings",
 		    json_pack("{s:[{s:s,s:s}]}", "22/tcp", "HostIp", "127.0.0.1", "HostPort", ""));
-	return json_pack("{s:s, s:s, s:[s,s,s], s:[s], s:o, s:{s:{}}, s:[s], s:o}", "Image", image,
-	                 "Hostname", hostname, "Entrypoint", "/bin/sh", "-c", sshd_script, "Cmd",
-	                 "sshbox", "Labels", container_labels(cfg, user), "ExposedPorts", "22/tcp",
-	                 "Env", "SSHBOX=1", "HostConfig", host);
+	/* An Entrypoint of its own: the image's Cmd is not appended. */
+	return json_pack("{s:s, s:s, s:o, s:o, s:{s:{}}, s:[s], s:o}", "Image", image, "Hostname",
+	                 hostname, "Entrypoint", string_array(sshd_command), "Labels",
+	                 container_labels(cfg, user), "ExposedPorts", "22/tcp", "Env", "SSHBOX=1",
+	                 "HostConfig", host);
 }
 
 /* The user's committed image when there is one, else the record's. */
@@ -283,6 +281,12 @@ int container_ensure(struct engine *e, const struct config *cfg, const char *use
 			                 : err_set(err, ENOENT, "container vanished after create");
 	}
 	if (!info.running) {
+		/* The bundle current now (built when the host's OpenSSH changed) and
+		 * what it needs inside, before each start. */
+		char key[BUNDLE_KEYMAX];
+		if (bundle_ensure(cfg, key, sizeof(key), err) < 0 ||
+		    boxfiles_prepare(e, info.id, err) < 0)
+			return -1;
 		if (flags_prepare(cfg, user, err) < 0 || start(e, info.id, err) < 0)
 			return -1;
 		if (box_lookup(e, cfg, user, &info, err) <= 0)

@@ -1,0 +1,134 @@
+#include "boxfiles.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tar.h"
+
+#define PASSWD_MAX (4 * 1024 * 1024)
+
+static int has_user(const char *text, size_t len, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = text; p && p < text + len;) {
+		if ((size_t)(text + len - p) > n && strncmp(p, name, n) == 0 && p[n] == ':')
+			return 1;
+		p = memchr(p, '\n', (size_t)(text + len - p));
+		p = p ? p + 1 : NULL;
+	}
+	return 0;
+}
+
+static int uid_used(const char *text, size_t len, long uid)
+{
+	for (const char *p = text; p && p < text + len;) {
+		const char *c1 = memchr(p, ':', (size_t)(text + len - p));
+		const char *c2 = c1 ? memchr(c1 + 1, ':', (size_t)(text + len - c1 - 1)) : NULL;
+		if (c2 && c2 + 1 < text + len && strtol(c2 + 1, NULL, 10) == uid)
+			return 1;
+		p = memchr(p, '\n', (size_t)(text + len - p));
+		p = p ? p + 1 : NULL;
+	}
+	return 0;
+}
+
+int boxfiles_passwd(const char *old, size_t len, char **ret_text, struct err *err)
+{
+	if (old == NULL)
+		len = 0;
+	if (len > PASSWD_MAX)
+		return err_set(err, EFBIG, "the container's /etc/passwd is over %d bytes", PASSWD_MAX);
+	if (memchr(old ? old : "", '\0', len) != NULL)
+		return err_set(err, EBADMSG, "the container's /etc/passwd holds a NUL byte");
+	/* A free system uid for sshd's unprivileged child. */
+	long uid = 100;
+	while (uid < 1000 && uid_used(old, len, uid))
+		uid++;
+	char add[256] = "";
+	size_t n = 0;
+	if (len > 0 && old[len - 1] != '\n')
+		n += (size_t)snprintf(add + n, sizeof(add) - n, "\n");
+	if (!has_user(old, len, "root"))
+		n += (size_t)snprintf(add + n, sizeof(add) - n, "root:x:0:0:root:/root:/bin/sh\n");
+	if (!has_user(old, len, "sshd"))
+		snprintf(add + n, sizeof(add) - n, "sshd:x:%ld:65534:sshd privsep:/run/sshd:/bin/false\n",
+		         uid);
+	char *text = malloc(len + strlen(add) + 1);
+	if (text == NULL)
+		return err_set(err, ENOMEM, "out of memory");
+	if (len > 0)
+		memcpy(text, old, len);
+	strcpy(text + len, add);
+	*ret_text = text;
+	return 0;
+}
+
+/* The container's /etc/passwd: 1 and a malloc'd *ret_text, 0 none. */
+static int read_passwd(struct engine *e, const char *id, char **ret_text, size_t *ret_len,
+                       struct err *err)
+{
+	char path[160];
+	snprintf(path, sizeof(path), "/containers/%s/archive?path=%%2Fetc%%2Fpasswd", id);
+	long status = 0;
+	char *data = NULL;
+	size_t len = 0;
+	if (engine_request_raw(e, "GET", path, NULL, 30, &status, &data, &len, err) < 0)
+		return -1;
+	if (status == 404) {
+		free(data);
+		return 0;
+	}
+	int rc = -1;
+	const char *file = NULL;
+	size_t flen = 0;
+	if (status != 200)
+		err_set(err, EIO, "reading /etc/passwd: engine answered %ld", status);
+	else if ((rc = tar_first_file(data, len, &file, &flen, err)) == 0)
+		rc = err_set(err, EINVAL, "/etc/passwd in the container is not a regular file");
+	if (rc > 0 && (*ret_text = malloc(flen + 1)) != NULL) {
+		memcpy(*ret_text, file, flen);
+		(*ret_text)[flen] = '\0';
+		*ret_len = flen;
+	} else if (rc > 0) {
+		rc = err_set(err, ENOMEM, "out of memory");
+	}
+	free(data);
+	return rc;
+}
+
+int boxfiles_prepare(struct engine *e, const char *id, struct err *err)
+{
+	char *old = NULL, *passwd = NULL;
+	size_t len = 0;
+	struct tar t = {0};
+	int rc = read_passwd(e, id, &old, &len, err);
+	if (rc >= 0)
+		rc = boxfiles_passwd(old, len, &passwd, err);
+	/* /tmp is the sticky world-writable directory every image expects; sshd
+	 * puts forwarded agent sockets there. */
+	if (rc >= 0 &&
+	    (tar_add(&t, "etc/passwd", '0', 0644, passwd, strlen(passwd), err) < 0 ||
+	     tar_add(&t, "run/sshd", '5', 0755, NULL, 0, err) < 0 ||
+	     tar_add(&t, "tmp", '5', 01777, NULL, 0, err) < 0 || tar_finish(&t, err) < 0))
+		rc = -1;
+	if (rc >= 0) {
+		char path[160];
+		snprintf(path, sizeof(path), "/containers/%s/archive?path=%%2F", id);
+		struct engine_body body = {t.data, t.len, "application/x-tar"};
+		long status = 0;
+		char *answer = NULL;
+		size_t alen = 0;
+		rc = engine_request_raw(e, "PUT", path, &body, 60, &status, &answer, &alen, err);
+		if (rc == 0 && status != 200)
+			rc = err_set(err, EIO, "engine answered %ld: %.200s", status,
+			             answer ? answer : "");
+		free(answer);
+	}
+	free(old);
+	free(passwd);
+	tar_free(&t);
+	return rc < 0 ? err_wrap(err, "cannot add sshd's user and directories to the container")
+	              : 0;
+}

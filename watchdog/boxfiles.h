@@ -1,0 +1,21 @@
+/* What the bundled sshd (bundle.h) needs in a container, put there through
+ * the engine's archive upload before each start, never by changing the
+ * image: root and the privilege-separation user "sshd" in /etc/passwd
+ * (appended only when missing; a minimal file when the image has none),
+ * the empty privsep directory /run/sshd and /tmp (agent and X11 sockets). */
+#ifndef SSHBOX_BOXFILES_H
+#define SSHBOX_BOXFILES_H
+
+#include <stddef.h>
+
+#include "engine.h"
+#include "err.h"
+
+/* Uploads them into the created, stopped container id. */
+int boxfiles_prepare(struct engine *e, const char *id, struct err *err);
+
+/* The image's passwd (NULL when it has none) with what is missing
+ * appended: a malloc'd string in *ret_text. Pure: exposed for tests. */
+int boxfiles_passwd(const char *old, size_t len, char **ret_text, struct err *err);
+
+#endif
