@@ -219,6 +219,7 @@ catrun() { # WHO up|down BYTES -> ms
 	shim) cmd="ssh $sbx_ssh_opts_s -i $key -p $SBX_PORT $u@127.0.0.1" ;;
 	plain) cmd="ssh $sbx_ssh_opts_s -i $SBX_KEYS/$SBX_PLAIN -p $SBX_PORT $SBX_PLAIN@127.0.0.1" ;;
 	direct) cmd="ssh $sbx_ssh_opts_s -i $key -p $port root@127.0.0.1" ;;
+	own) cmd="ssh $sbx_ssh_opts_s -i $key -p $own_port root@127.0.0.1" ;;
 	jump) cmd="$jump_ssh" ;;
 	esac
 	if [ "$dir" = up ]; then
@@ -271,6 +272,43 @@ jump_path() {
 		"report; two SSH handshakes (host, then container); shim login $(col 4 "$t") ms"
 }
 section "jump path" jump_path
+
+# The container's sshd (issue 18): the bundled host sshd every container runs
+# now against the image's own /usr/sbin/sshd started as before it (a twin
+# container of the same image with the same host key and keys), both
+# straight into their published ports, interleaved: hot login and 1 GiB cat.
+own_sshd_script="mkdir -p /run/sshd && exec /usr/sbin/sshd -D -e -h /etc/sshbox/ssh_host_ed25519_key \
+ -o HostKeyAlgorithms=ssh-ed25519 -o AuthorizedKeysFile=/etc/sshbox/authorized_keys \
+ -o PermitRootLogin=prohibit-password -o PasswordAuthentication=no -o UsePAM=no -o AddressFamily=inet"
+own_up() {
+	local name=$SBX_INSTANCE-ownsshd body
+	sbx_api DELETE "/containers/$name?force=1" >/dev/null 2>&1
+	body=$(jq -n --arg img "$SBX_BASE_IMAGE:latest" --arg c "$own_sshd_script" \
+		--arg b "$SBX_STATE/users/$u/etc:/etc/sshbox:ro" \
+		'{Image:$img,Entrypoint:["/bin/sh","-c",$c],ExposedPorts:{"22/tcp":{}},
+		  HostConfig:{Binds:[$b],PortBindings:{"22/tcp":[{HostIp:"127.0.0.1",HostPort:""}]}}}')
+	curl -sS --max-time 60 --unix-socket "$SBX_ENGINE" -H 'Content-Type: application/json' -d "$body" \
+		"http://localhost/v1.41/containers/create?name=$name" >/dev/null
+	sbx_api POST "/containers/$name/start" >/dev/null
+	own_port=$(sbx_api GET "/containers/$name/json" | jq -r '.NetworkSettings.Ports["22/tcp"][0].HostPort')
+	for _ in $(seq 1 50); do own true 2>/dev/null && break; sleep 0.2; done
+}
+own() { ssh "${sbx_ssh_opts[@]}" -i "$key" -p "$own_port" root@127.0.0.1 "$@"; }
+bundled_sshd() {
+	warm_bob
+	own_up
+	local t=$SBX_ROOT/own.txt b o dir
+	for _ in $(seq 1 "$reps"); do echo "$(ms direct true) $(ms own true)"; done >"$t"
+	b=$(col 1 "$t") o=$(col 2 "$t")
+	row "bundled sshd: hot login, direct (ms)" "$b" "$(ratio "$b" "$o") of the image's sshd" "report; image's own sshd $o ms"
+	for dir in down up; do
+		for _ in 1 2 3; do echo "$(catrun direct "$dir" "$big") $(catrun own "$dir" "$big")"; done >"$t"
+		b=$(col 1 "$t") o=$(col 2 "$t")
+		row "bundled sshd: cat $((big >> 20)) MiB $dir, direct" "$(mbps "$big" "$b")" "$(ratio "$o" "$b") of the image's sshd" "report; image's own sshd $(mbps "$big" "$o")"
+	done
+	sbx_api DELETE "/containers/$SBX_INSTANCE-ownsshd?force=1" >/dev/null
+}
+section "bundled sshd" bundled_sshd
 
 # sftp get/put and sshfs read.
 sftprun() { # WHO put|get

@@ -151,8 +151,7 @@ int engine_request(struct engine *e, const char *method, const char *path, json_
 	struct engine_body raw = {payload, payload ? strlen(payload) : 0, NULL};
 	char *data = NULL;
 	size_t len = 0;
-	if (engine_request_raw(e, method, path, &raw, timeout_s, ret_status, &data, &len, err) <
-	    0)
+	if (engine_request_raw(e, method, path, &raw, timeout_s, ret_status, &data, &len, err) < 0)
 		return -1;
 	json_t *j = NULL;
 	int decoded = engine_decode_answer(data, len, *ret_status, &j, err);

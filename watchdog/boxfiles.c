@@ -39,7 +39,8 @@ int boxfiles_passwd(const char *old, size_t len, char **ret_text, struct err *er
 	if (old == NULL)
 		len = 0;
 	if (len > PASSWD_MAX)
-		return err_set(err, EFBIG, "the container's /etc/passwd is over %d bytes", PASSWD_MAX);
+		return err_set(err, EFBIG, "the container's /etc/passwd is over %d bytes",
+		               PASSWD_MAX);
 	if (memchr(old ? old : "", '\0', len) != NULL)
 		return err_set(err, EBADMSG, "the container's /etc/passwd holds a NUL byte");
 	/* A free system uid for sshd's unprivileged child. */
@@ -53,8 +54,8 @@ int boxfiles_passwd(const char *old, size_t len, char **ret_text, struct err *er
 	if (!has_user(old, len, "root"))
 		n += (size_t)snprintf(add + n, sizeof(add) - n, "root:x:0:0:root:/root:/bin/sh\n");
 	if (!has_user(old, len, "sshd"))
-		snprintf(add + n, sizeof(add) - n, "sshd:x:%ld:65534:sshd privsep:/run/sshd:/bin/false\n",
-		         uid);
+		snprintf(add + n, sizeof(add) - n,
+		         "sshd:x:%ld:65534:sshd privsep:/run/sshd:/bin/false\n", uid);
 	char *text = malloc(len + strlen(add) + 1);
 	if (text == NULL)
 		return err_set(err, ENOMEM, "out of memory");

@@ -186,7 +186,8 @@ static void collect_garbage(const char *dir, const char *current)
 		int newer = 0;
 		for (int j = 0; j < nold; j++)
 			newer += olds[j].mtime > olds[i].mtime ||
-			         (olds[j].mtime == olds[i].mtime && strcmp(olds[j].name, olds[i].name) > 0);
+			         (olds[j].mtime == olds[i].mtime &&
+			          strcmp(olds[j].name, olds[i].name) > 0);
 		if (newer < BUNDLES_KEPT || strcmp(olds[i].name, current) == 0 ||
 		    bundle_mounted(olds[i].name))
 			continue;

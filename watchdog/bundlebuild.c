@@ -126,11 +126,11 @@ static int list_libs(const char *binary, struct libs *l, struct err *err)
 
 static int patch(const char *file, const char *interpreter, struct err *err)
 {
-	char *with_interp[] = {PATCHELF,     "--set-interpreter", (char *)interpreter,
-	                       "--force-rpath", "--set-rpath",   BUNDLE_MOUNT,
-	                       (char *)file, NULL};
-	char *rpath_only[] = {PATCHELF, "--force-rpath", "--set-rpath", BUNDLE_MOUNT,
-	                      (char *)file, NULL};
+	char *with_interp[] = {
+	    PATCHELF,      "--set-interpreter", (char *)interpreter, "--force-rpath",
+	    "--set-rpath", BUNDLE_MOUNT,        (char *)file,        NULL};
+	char *rpath_only[] = {PATCHELF,     "--force-rpath", "--set-rpath",
+	                      BUNDLE_MOUNT, (char *)file,    NULL};
 	char out[1024];
 	return spawn_run(interpreter ? with_interp : rpath_only, out, sizeof(out), HELPER_MS, err);
 }

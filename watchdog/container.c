@@ -33,8 +33,8 @@ static const char *const kept_caps[] = {
 /* The container's sshd is the bundle's (bundle.h), whatever the image has:
  * its config sits beside it; the per-user host key and authorized_keys come
  * from the host (read-only at /etc/sshbox). */
-static const char *const sshd_command[] = {
-    BUNDLE_MOUNT "/sshd", "-D", "-e", "-f", BUNDLE_MOUNT "/sshd_config", NULL};
+static const char *const sshd_command[] = {BUNDLE_MOUNT "/sshd",        "-D", "-e", "-f",
+                                           BUNDLE_MOUNT "/sshd_config", NULL};
 
 static json_t *labels(const struct config *cfg, const char *user)
 {

@@ -20,8 +20,8 @@ static int grow(struct tar *t, size_t more, struct err *err)
 	return 0;
 }
 
-int tar_add(struct tar *t, const char *name, char type, unsigned mode, const char *data,
-            size_t len, struct err *err)
+int tar_add(struct tar *t, const char *name, char type, unsigned mode, const char *data, size_t len,
+            struct err *err)
 {
 	size_t padded = (len + BLOCK - 1) / BLOCK * BLOCK;
 	if (strlen(name) >= 100)

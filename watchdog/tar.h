@@ -15,8 +15,8 @@ struct tar {
 
 /* Appends an entry owned by root: type '0' a file holding data[0..len), '5'
  * a directory (data NULL). name is relative, under 100 bytes. */
-int tar_add(struct tar *t, const char *name, char type, unsigned mode, const char *data,
-            size_t len, struct err *err);
+int tar_add(struct tar *t, const char *name, char type, unsigned mode, const char *data, size_t len,
+            struct err *err);
 /* Ends the archive (two zero blocks of 512 bytes). */
 int tar_finish(struct tar *t, struct err *err);
 void tar_free(struct tar *t);
