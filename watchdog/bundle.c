@@ -168,6 +168,7 @@ static void collect_garbage(const char *dir, const char *current)
 		char name[BUNDLE_KEYMAX];
 		long long mtime;
 	} olds[64];
+	memset(olds, 0, sizeof(olds));
 	int nold = 0;
 	for (int i = 0; i < n; i++) {
 		const char *name = list[i]->d_name;

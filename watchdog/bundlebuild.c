@@ -76,16 +76,16 @@ struct libs {
 	char loader[128];
 };
 
-static int add_lib(struct libs *l, const char *name, const char *path, struct err *err)
+static int add_lib(struct libs *l, const char *soname, const char *host_path, struct err *err)
 {
 	for (int i = 0; i < l->n; i++)
-		if (strcmp(l->name[i], name) == 0)
+		if (strcmp(l->name[i], soname) == 0)
 			return 0;
-	if (l->n == MAX_LIBS || strlen(name) >= sizeof(l->name[0]) ||
-	    strlen(path) >= sizeof(l->path[0]) || strchr(name, '/') != NULL)
-		return err_set(err, E2BIG, "ldd listed an unexpected library \"%s\"", name);
-	strcpy(l->name[l->n], name);
-	strcpy(l->path[l->n], path);
+	if (l->n == MAX_LIBS || strlen(soname) >= sizeof(l->name[0]) ||
+	    strlen(host_path) >= sizeof(l->path[0]) || strchr(soname, '/') != NULL)
+		return err_set(err, E2BIG, "ldd listed an unexpected library \"%s\"", soname);
+	strcpy(l->name[l->n], soname);
+	strcpy(l->path[l->n], host_path);
 	l->n++;
 	return 0;
 }
@@ -109,13 +109,14 @@ static int list_libs(const char *binary, struct libs *l, struct err *err)
 			if (add_lib(l, name, path, err) < 0)
 				return -1;
 		} else if (fields >= 1 && name[0] == '/') {
-			const char *base = strrchr(name, '/') + 1;
-			if (strlen(base) >= sizeof(l->loader) ||
-			    (l->loader[0] != '\0' && strcmp(l->loader, base) != 0))
-				return err_set(err, EINVAL, "unexpected loader \"%s\"", name);
-			if (l->loader[0] == '\0' && add_lib(l, base, name, err) < 0)
+			const char *soname = strrchr(name, '/') + 1;
+			const char *host_path = name;
+			if (strlen(soname) >= sizeof(l->loader) ||
+			    (l->loader[0] != '\0' && strcmp(l->loader, soname) != 0))
+				return err_set(err, EINVAL, "unexpected loader \"%s\"", host_path);
+			if (l->loader[0] == '\0' && add_lib(l, soname, host_path, err) < 0)
 				return -1;
-			strcpy(l->loader, base);
+			strcpy(l->loader, soname);
 		}
 	}
 	if (l->loader[0] == '\0')

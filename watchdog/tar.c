@@ -30,17 +30,18 @@ int tar_add(struct tar *t, const char *name, char type, unsigned mode, const cha
 		return -1;
 	char *h = t->data + t->len;
 	memset(h, 0, BLOCK + padded);
-	memcpy(h, name, strlen(name));
+	strcpy(h, name);
 	snprintf(h + 100, 8, "%07o", mode & 07777);
 	snprintf(h + 108, 8, "%07o", 0);
 	snprintf(h + 116, 8, "%07o", 0);
 	snprintf(h + 124, 12, "%011llo", (unsigned long long)len);
 	snprintf(h + 136, 12, "%011o", 0);
 	h[156] = type;
-	memcpy(h + 257, "ustar", 6);
-	memcpy(h + 263, "00", 2);
-	memcpy(h + 265, "root", 4);
-	memcpy(h + 297, "root", 4);
+	strcpy(h + 257, "ustar"); /* magic, NUL-ended; then version "00" */
+	h[263] = '0';
+	h[264] = '0';
+	strcpy(h + 265, "root");
+	strcpy(h + 297, "root");
 	/* The checksum counts its own field as spaces. */
 	memset(h + 148, ' ', 8);
 	unsigned sum = 0;

@@ -6,10 +6,10 @@ key=$SBX_KEYS/sbt-alice.pub
 nothing_left() { # USER
 	! id "$1" >/dev/null 2>&1 && [ ! -e "$SBX_STATE/users/$1" ] && [ "$(container_count "$1")" = 0 ]
 }
-# An image without sshd, made from the base image.
-noss=$SBX_INSTANCE-nosshd:test
+# An image without a shell, made from the base image.
+noss=$SBX_INSTANCE-noshell:test
 cid=$(curl -sS --unix-socket "$SBX_ENGINE" -H 'Content-Type: application/json' \
-	-d '{"Image":"sshbox-base:latest","Cmd":["rm","-f","/usr/sbin/sshd"]}' \
+	-d '{"Image":"sshbox-base:latest","Cmd":["rm","-f","/bin/sh"]}' \
 	http://localhost/v1.41/containers/create | jq -r .Id)
 sbx_api POST "/containers/$cid/start" >/dev/null
 sbx_api POST "/containers/$cid/wait" >/dev/null
@@ -32,7 +32,7 @@ try "name root" '"root" is reserved' root sshbox-base:latest "$key"
 try "junk key" "junk.pub" sbt-new sshbox-base:latest "$T/junk.pub"
 try "missing key file" "nokey.pub" sbt-new sshbox-base:latest "$T/nokey.pub"
 try "missing image" '"nosuch:1" does not exist' sbt-new nosuch:1 "$key"
-try "image without sshd" "\"$noss\" has no /usr/sbin/sshd" sbt-new "$noss" "$key"
+try "image without a shell" "\"$noss\" has no usable shell: /bin/sh is missing" sbt-new "$noss" "$key"
 try "bad memory" '"1q"' sbt-new sshbox-base:latest "$key" --memory 1q
 try "bad mount" '"rel:/x"' sbt-new sshbox-base:latest "$key" --mount rel:/x
 out=$(sbx_admin createuser "$SBX_PLAIN" sshbox-base:latest "$key" 2>&1)

@@ -39,6 +39,7 @@ mkdir "$T/mnt"
 
 # 1. Every kind of session on each image.
 for u in sbt-busy sbt-nossh sbt-alice sbt-ownconf; do
+	# shellcheck disable=SC2016 # the container's shell expands it
 	out=$(printf 'echo shell-$((6*7))\nexit 4\n' | as $u 2>&1)
 	rc=$?
 	expect_eq "$u: a shell reads its commands and exits with their status" "4 shell-42" "$rc $out"
@@ -142,10 +143,12 @@ open_session held $u
 check "a session is open" wait_for 10 sessions_are $u 1
 printf '\0sshbox-upgrade' >>"$src/usr/sbin/sshd" # a different build: other checksum
 expect_eq "a new login while it runs keeps the running bundle" "$k1" "$(as $u 'cat /.sshbox/sshd/key')"
+# shellcheck disable=SC2154 # set by open_session through eval
 echo still-here >&"$sess_fd_held"
 close_session held
 expect_eq "the session open across the change ends normally" closed "$(cat "$T/held.out")"
 as $u stop >/dev/null 2>&1
+# shellcheck disable=SC2016 # the container's shell expands it
 k2=$(as $u 'cat /.sshbox/sshd/key; echo works-$((1+1))')
 expect_ne "the next start uses a new bundle" "$k1" "${k2%%$'\n'*}"
 expect_contains "and logins work with it" works-2 "$k2"
