@@ -272,6 +272,12 @@ int container_ensure(struct engine *e, const struct config *cfg, const char *use
 		    "with spec %d when its last session ends (daemon mode does not keep it)",
 		    user, info.id, info.spec, BOX_SPEC_VERSION);
 	}
+	/* The bundle current now (built when the host's OpenSSH changed), before
+	 * a create (the engine would make a missing bind source a directory)
+	 * and every start (the engine resolves it then). */
+	char key[BUNDLE_KEYMAX];
+	if ((found == 0 || !info.running) && bundle_ensure(cfg, key, sizeof(key), err) < 0)
+		return -1;
 	if (found == 0) {
 		if (create(e, cfg, user, rec, err) < 0)
 			return -1;
@@ -281,13 +287,8 @@ int container_ensure(struct engine *e, const struct config *cfg, const char *use
 			                 : err_set(err, ENOENT, "container vanished after create");
 	}
 	if (!info.running) {
-		/* The bundle current now (built when the host's OpenSSH changed) and
-		 * what it needs inside, before each start. */
-		char key[BUNDLE_KEYMAX];
-		if (bundle_ensure(cfg, key, sizeof(key), err) < 0 ||
-		    boxfiles_prepare(e, info.id, err) < 0)
-			return -1;
-		if (flags_prepare(cfg, user, err) < 0 || start(e, info.id, err) < 0)
+		if (boxfiles_prepare(e, info.id, err) < 0 || flags_prepare(cfg, user, err) < 0 ||
+		    start(e, info.id, err) < 0)
 			return -1;
 		if (box_lookup(e, cfg, user, &info, err) <= 0)
 			return -1;
