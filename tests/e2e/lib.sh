@@ -127,3 +127,22 @@ PrintMotd no
 Subsystem sftp /usr/lib/openssh/sftp-server
 CONF
 }
+
+# pty_resize_check LABEL USER KEY: an ssh -tt session driven by tmux (left
+# open as tmux session $pty_s, for more checks; the caller kills it) has the
+# outer size on its pty, and a resize of the outer window reaches it.
+pty_resize_check() {
+	local label=$1
+	pty_s=sbxrs$$
+	tmux new-session -d -s "$pty_s" -x 120 -y 40 "ssh ${sbx_ssh_opts[*]} -tt -i $3 -p $SBX_PORT $2@127.0.0.1"
+	pty_screen() { tmux capture-pane -p -t "$pty_s"; }
+	pty_size_is() { pty_screen | grep -q "^$1\$"; }
+	pty_prompt() { pty_screen | grep -q '# *$'; } # root's prompt, bash or busybox
+	wait_for 20 pty_prompt
+	tmux send-keys -t "$pty_s" 'stty size' Enter
+	check "${label}the pty has the outer size" wait_for 20 pty_size_is "40 120"
+	tmux resize-window -t "$pty_s" -x 100 -y 30
+	sleep 0.5
+	tmux send-keys -t "$pty_s" 'clear; stty size' Enter
+	check "${label}a resize reaches the container" wait_for 10 pty_size_is "30 100"
+}

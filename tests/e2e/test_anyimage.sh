@@ -56,18 +56,9 @@ for u in sbt-busy sbt-nossh sbt-alice sbt-ownconf; do
 	expect_contains "$u: the sshd serving it is the bundle's" "/.sshbox/sshd/sshd -D -e -f /.sshbox/sshd/sshd_config" \
 		"$(as $u 'cat /proc/1/cmdline /proc/[0-9]*/cmdline 2>/dev/null | tr "\0" " "')"
 	# pty with resize, driven by tmux
-	s=sbxany$$
-	tmux new-session -d -s $s -x 120 -y 40 "ssh ${sbx_ssh_opts[*]} -tt -i $key -p $SBX_PORT $u@127.0.0.1"
-	screen() { tmux capture-pane -p -t "$s"; }
-	tmux send-keys -t $s 'stty size; tty' Enter
-	size_is() { screen | grep -q "^$1\$"; }
-	check "$u: the pty has the outer size" wait_for 15 size_is "40 120"
-	tmux resize-window -t $s -x 100 -y 30
-	sleep 0.3
-	tmux send-keys -t $s 'clear; stty size' Enter
-	check "$u: a resize reaches the container" wait_for 10 size_is "30 100"
-	check "$u: no login-record or PAM warning on the terminal" bash -c "! tmux capture-pane -p -t $s | grep -Eiq 'lastlog|wtmp|utmp|pam|warning'"
-	tmux kill-session -t $s 2>/dev/null
+	pty_resize_check "$u: " $u "$key"
+	check "$u: no login-record or PAM warning on the terminal" bash -c "! tmux capture-pane -p -t $pty_s | grep -Eiq 'lastlog|wtmp|utmp|pam|warning'"
+	tmux kill-session -t "$pty_s" 2>/dev/null
 	# scp (SFTP protocol), sftp, sshfs
 	rm -f "$T/back"
 	scp "${scpo[@]}" "$T/data" $u@127.0.0.1:/root/scp.bin && scp "${scpo[@]}" $u@127.0.0.1:/root/scp.bin "$T/back"

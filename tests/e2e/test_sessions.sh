@@ -70,20 +70,9 @@ kill $xvfb 2>/dev/null
 wait $xvfb 2>/dev/null
 
 # 5. window resize in a tmux-driven pty session
-s=sbxrs$$
-tmux new-session -d -s $s -x 120 -y 40 "ssh ${sbx_ssh_opts[*]} -tt -i $key -p $SBX_PORT $u@127.0.0.1"
-screen() { tmux capture-pane -p -t "$s"; }
-prompt() { screen | grep -q 'root@.*#'; }
-wait_for 20 prompt
-tmux send-keys -t $s 'stty size' Enter
-size_is() { screen | grep -q "^$1\$"; }
-check "the pty has the outer size" wait_for 10 size_is "40 120"
-tmux resize-window -t $s -x 100 -y 30
-sleep 0.5
-tmux send-keys -t $s 'clear; stty size' Enter
-check "a resize reaches the container" wait_for 10 size_is "30 100"
-tmux send-keys -t $s 'exit' Enter
-tmux kill-session -t $s 2>/dev/null
+pty_resize_check "" $u "$key"
+tmux send-keys -t "$pty_s" 'exit' Enter
+tmux kill-session -t "$pty_s" 2>/dev/null
 
 # 6. signals and hang-ups
 sbx_ssh $u 'kill -TERM $$' >"$T/sig.out" 2>&1
