@@ -21,14 +21,20 @@ static int has_user(const char *text, size_t len, const char *name)
 	return 0;
 }
 
+/* Whether a line's third field is uid (text need not be NUL-ended). */
 static int uid_used(const char *text, size_t len, long uid)
 {
-	for (const char *p = text; p && p < text + len;) {
-		const char *c1 = memchr(p, ':', (size_t)(text + len - p));
-		const char *c2 = c1 ? memchr(c1 + 1, ':', (size_t)(text + len - c1 - 1)) : NULL;
-		if (c2 && c2 + 1 < text + len && strtol(c2 + 1, NULL, 10) == uid)
+	const char *end = text + len;
+	for (const char *p = text; p && p < end;) {
+		const char *c1 = memchr(p, ':', (size_t)(end - p));
+		const char *c2 = c1 ? memchr(c1 + 1, ':', (size_t)(end - c1 - 1)) : NULL;
+		long v = 0;
+		const char *d = c2 ? c2 + 1 : end;
+		for (; d < end && *d >= '0' && *d <= '9' && v <= 100000; d++)
+			v = v * 10 + (*d - '0');
+		if (c2 && d > c2 + 1 && v == uid)
 			return 1;
-		p = memchr(p, '\n', (size_t)(text + len - p));
+		p = memchr(p, '\n', (size_t)(end - p));
 		p = p ? p + 1 : NULL;
 	}
 	return 0;
