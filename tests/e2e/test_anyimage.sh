@@ -23,15 +23,17 @@ restore() {
 	rm -rf "$T"
 }
 trap restore EXIT
-sbx_admin createuser sbt-busy "${img[busybox]}" "$SBX_KEYS/sbt-alice.pub" >/dev/null
-sbx_admin createuser sbt-nossh "${img[nossh]}" "$SBX_KEYS/sbt-alice.pub" >/dev/null
-sbx_admin createuser sbt-ownconf "${img[ownconf]}" "$SBX_KEYS/sbt-alice.pub" >/dev/null
-key=$SBX_KEYS/sbt-alice # one key for all: the per-image users are its accounts
-as() { local u=$1; shift; ssh "${sbx_ssh_opts[@]}" -i "$key" -p "$SBX_PORT" "$u@127.0.0.1" "$@"; }
-scpo=(-P "$SBX_PORT" -i "$key" -o IdentitiesOnly=yes -o StrictHostKeyChecking=no
+for u in "${users[@]}"; do
+	[ -f "$SBX_KEYS/$u" ] || ssh-keygen -q -t ed25519 -N '' -C "$u test key" -f "$SBX_KEYS/$u"
+done
+sbx_admin createuser sbt-busy "${img[busybox]}" "$SBX_KEYS/sbt-busy.pub" >/dev/null
+sbx_admin createuser sbt-nossh "${img[nossh]}" "$SBX_KEYS/sbt-nossh.pub" >/dev/null
+sbx_admin createuser sbt-ownconf "${img[ownconf]}" "$SBX_KEYS/sbt-ownconf.pub" >/dev/null
+as() { sbx_ssh "$@"; }
+scpo=(-P "$SBX_PORT" -o IdentitiesOnly=yes -o StrictHostKeyChecking=no
 	-o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR)
 eval "$(ssh-agent -s)" >/dev/null
-ssh-add -q "$key"
+ssh-add -q "$SBX_KEYS/sbt-alice" # the agent's key, whoever logs in
 fp=$(ssh-add -l | awk '{print $2}')
 head -c $((4 << 20)) /dev/urandom >"$T/data"
 want=$(sha256sum <"$T/data" | cut -d' ' -f1)
@@ -39,6 +41,7 @@ mkdir "$T/mnt"
 
 # 1. Every kind of session on each image.
 for u in sbt-busy sbt-nossh sbt-alice sbt-ownconf; do
+	key=$SBX_KEYS/$u
 	# shellcheck disable=SC2016 # the container's shell expands it
 	out=$(printf 'echo shell-$((6*7))\nexit 4\n' | as $u 2>&1)
 	rc=$?
@@ -61,11 +64,11 @@ for u in sbt-busy sbt-nossh sbt-alice sbt-ownconf; do
 	tmux kill-session -t "$pty_s" 2>/dev/null
 	# scp (SFTP protocol), sftp, sshfs
 	rm -f "$T/back"
-	scp "${scpo[@]}" "$T/data" $u@127.0.0.1:/root/scp.bin && scp "${scpo[@]}" $u@127.0.0.1:/root/scp.bin "$T/back"
+	scp "${scpo[@]}" -i "$key" "$T/data" $u@127.0.0.1:/root/scp.bin && scp "${scpo[@]}" -i "$key" $u@127.0.0.1:/root/scp.bin "$T/back"
 	expect_eq "$u: scp up and down is byte-identical" "$want" "$(sha256sum <"$T/back" | cut -d' ' -f1)"
 	rm -f "$T/back"
 	printf 'put %s /root/sftp.bin\nget /root/sftp.bin %s\nrm /root/sftp.bin\n' "$T/data" "$T/back" >"$T/batch"
-	sftp -b "$T/batch" "${scpo[@]}" $u@127.0.0.1 >/dev/null 2>&1
+	sftp -b "$T/batch" "${scpo[@]}" -i "$key" $u@127.0.0.1 >/dev/null 2>&1
 	expect_eq "$u: sftp put/get/rm" "$want" "$(sha256sum <"$T/back" | cut -d' ' -f1)"
 	sshfs -p "$SBX_PORT" -o IdentityFile="$key",IdentitiesOnly=yes,StrictHostKeyChecking=no \
 		-o UserKnownHostsFile=/dev/null,BatchMode=yes,LogLevel=ERROR $u@127.0.0.1:/root "$T/mnt"
@@ -75,14 +78,14 @@ for u in sbt-busy sbt-nossh sbt-alice sbt-ownconf; do
 	check "$u: sshfs unmounts" fusermount3 -u "$T/mnt"
 	# agent forwarding; where the image has no ssh-add, the host's runs on
 	# the bundle's loader and libraries
-	scp "${scpo[@]}" /usr/bin/ssh-add $u@127.0.0.1:/tmp/ssh-add.host
+	scp "${scpo[@]}" -i "$key" /usr/bin/ssh-add $u@127.0.0.1:/tmp/ssh-add.host
 	out=$(ssh "${sbx_ssh_opts[@]}" -A -i "$key" -p "$SBX_PORT" $u@127.0.0.1 \
 		'if command -v ssh-add >/dev/null; then ssh-add -l; else /.sshbox/sshd/ld-linux-x86-64.so.2 --library-path /.sshbox/sshd /tmp/ssh-add.host -l; fi; rm -f /tmp/ssh-add.host')
 	expect_contains "$u: ssh -A: the agent's key is listed inside" "$fp" "$out"
 done
 
 # 2. No shell: refused in one line naming the image; nothing created.
-out=$(sbx_admin createuser sbt-new "${img[noshell]}" "$key.pub" 2>&1)
+out=$(sbx_admin createuser sbt-new "${img[noshell]}" "$SBX_KEYS/sbt-alice.pub" 2>&1)
 expect_ne "no shell: createuser fails" 0 $?
 expect_eq "no shell: one line" 1 "$(printf '%s\n' "$out" | wc -l)"
 expect_contains "no shell: names the image and /bin/sh" "\"${img[noshell]}\" has no usable shell: /bin/sh is missing" "$out"
@@ -135,7 +138,7 @@ check "a session is open" wait_for 10 sessions_are $u 1
 printf '\0sshbox-upgrade' >>"$src/usr/sbin/sshd" # a different build: other checksum
 expect_eq "a new login while it runs keeps the running bundle" "$k1" "$(as $u 'cat /.sshbox/sshd/key')"
 # shellcheck disable=SC2154 # set by open_session through eval
-echo still-here >&"$sess_fd_held"
+(echo still-here >&"$sess_fd_held") 2>/dev/null # a subshell: a dead session's SIGPIPE ends only it
 close_session held
 expect_eq "the session open across the change ends normally" closed "$(cat "$T/held.out")"
 as $u stop >/dev/null 2>&1
