@@ -53,7 +53,7 @@ bg() { # a background client (its pid in $!), killed at the end
 out=$(box "$alias" 'echo $(id -u) $(hostname)')
 expect_eq "ssh $alias lands as root in the container" "0 ${u#_}" "$out"
 expect_eq "the container's sshd (the bundle's) allows TCP and stream-local forwarding" \
-	"allowtcpforwarding yes allowstreamlocalforwarding all" \
+	"allowtcpforwarding yes allowstreamlocalforwarding yes" \
 	"$(box "$alias" '/.sshbox/sshd/sshd -T -f /.sshbox/sshd/sshd_config | grep -E "^allow(tcp|streamlocal)forwarding " | tr "\n" " " | sed "s/ $//"')"
 out=$(ssh -tt "${sbx_ssh_opts[@]}" -i "$key" -p "$SBX_PORT" $u@127.0.0.1 jump 2>&1 </dev/null)
 expect_contains "jump with a terminal is refused with a hint" "ProxyCommand" "$out"
