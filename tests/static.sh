@@ -57,7 +57,7 @@ if cmake -S "$src" -B "$build" -DCMAKE_EXPORT_COMPILE_COMMANDS=ON >"$log/cmake" 
 	declare -A in_db=()
 	while IFS= read -r f; do in_db[$f]=1; done < <(jq -r '.[].file' "$build/compile_commands.json")
 	read -ra pkg_flags < <(pkg-config --cflags jansson libcurl libssh uuid)
-	fallback=(-std=c11 -D_GNU_SOURCE -I"$src/libsshbox" -I"$src/shim" -Wall -Wextra -Wshadow
+	fallback=(-std=c11 -D_GNU_SOURCE -I"$src/libsshbox" -I"$src/shim" -I"$src/watchdog" -Wall -Wextra -Wshadow
 		-Wformat=2 -Wno-unused-parameter "${pkg_flags[@]}")
 	db_tus=() other_tus=()
 	for f in "${c_sources[@]}"; do
