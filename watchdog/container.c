@@ -251,9 +251,11 @@ static unsigned long long netns_id(pid_t pid)
 
 int container_ensure(struct engine *e, const struct config *cfg, const char *user,
                      const struct user_record *rec, int alone, unsigned long long *fenced,
-                     struct container_info *ret_info, struct err *err)
+                     struct container_info *ret_info, enum container_path *ret_path,
+                     struct err *err)
 {
 	struct container_info info;
+	enum container_path path = CONTAINER_WAS_RUNNING;
 	int found = box_lookup(e, cfg, user, &info, err);
 	if (found < 0)
 		return -1;
@@ -275,6 +277,7 @@ int container_ensure(struct engine *e, const struct config *cfg, const char *use
 		    user, info.id, info.spec, BOX_SPEC_VERSION);
 	}
 	if (found == 0) {
+		path = CONTAINER_CREATED;
 		if (create(e, cfg, user, rec, err) < 0)
 			return -1;
 		found = box_lookup(e, cfg, user, &info, err);
@@ -283,6 +286,8 @@ int container_ensure(struct engine *e, const struct config *cfg, const char *use
 			                 : err_set(err, ENOENT, "container vanished after create");
 	}
 	if (!info.running) {
+		if (path == CONTAINER_WAS_RUNNING)
+			path = CONTAINER_STARTED;
 		if (flags_prepare(cfg, user, err) < 0 || start(e, info.id, err) < 0)
 			return -1;
 		if (box_lookup(e, cfg, user, &info, err) <= 0)
@@ -302,5 +307,7 @@ int container_ensure(struct engine *e, const struct config *cfg, const char *use
 		*fenced = netns;
 	}
 	*ret_info = info;
+	if (ret_path != NULL)
+		*ret_path = path;
 	return 0;
 }

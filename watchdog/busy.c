@@ -1,0 +1,189 @@
+#include "busy.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "flags.h"
+#include "session.h"
+#include "why.h"
+
+#define CGROUP_ROOT "/sys/fs/cgroup"
+/* A window shorter than this says nothing about a container's load. */
+#define WINDOW_MIN_MS 200
+
+static ssize_t read_small(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return n;
+}
+
+int busy_cgroup_of(pid_t pid, char *ret_dir, size_t size)
+{
+	char path[64], buf[2048];
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	if (pid <= 0 || read_small(path, buf, sizeof(buf)) < 0)
+		return -1;
+	/* cgroup v2: the one line "0::/path". */
+	const char *line = strncmp(buf, "0::", 3) == 0 ? buf : strstr(buf, "\n0::");
+	if (line == NULL)
+		return -1;
+	line += line[0] == '\n' ? 4 : 3;
+	size_t len = strcspn(line, "\n");
+	if (line[0] != '/' || memmem(line, len, "..", 2) != NULL ||
+	    sizeof(CGROUP_ROOT) + len > size)
+		return -1;
+	snprintf(ret_dir, size, CGROUP_ROOT "%.*s", (int)len, line);
+	return 0;
+}
+
+int busy_usage_usec(const char *cgroup_dir, long long *ret_usec)
+{
+	char path[BUSY_CGROUP_MAX + 16], buf[1024];
+	snprintf(path, sizeof(path), "%s/cpu.stat", cgroup_dir);
+	if (read_small(path, buf, sizeof(buf)) < 0)
+		return -1;
+	long long v = 0;
+	if (strncmp(buf, "usage_usec ", 11) != 0 || sscanf(buf + 11, "%lld", &v) != 1 || v < 0)
+		return -1;
+	*ret_usec = v;
+	return 0;
+}
+
+/* Share of one CPU in 0.1 % for usec used over ms. */
+static int tenths_of(long long usec, long long ms)
+{
+	long long t = ms > 0 ? usec / ms : 0;
+	return t > 1000000 ? 1000000 : (int)t;
+}
+
+int busy_probe_tenths(const char *cgroup_dir, int ms)
+{
+	long long a = 0, b = 0, t0 = mono_ms();
+	if (busy_usage_usec(cgroup_dir, &a) < 0)
+		return -1;
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+	if (busy_usage_usec(cgroup_dir, &b) < 0)
+		return -1;
+	return tenths_of(b - a, mono_ms() - t0);
+}
+
+void busy_note_container(struct user_state *u, pid_t pid)
+{
+	char dir[BUSY_CGROUP_MAX];
+	if (busy_cgroup_of(pid, dir, sizeof(dir)) < 0)
+		return;
+	state_lock();
+	memcpy(u->busy.cgroup, dir, sizeof(dir));
+	state_unlock();
+}
+
+void busy_reset(struct busy_state *b)
+{
+	b->idle_began_ms = b->window_ms = 0;
+	b->kept_tenths = -1;
+}
+
+void busy_window_restart(struct busy_state *b)
+{
+	long long usec = 0;
+	b->window_ms = 0;
+	if (b->cgroup[0] != '\0' && busy_usage_usec(b->cgroup, &usec) == 0) {
+		b->window_ms = mono_ms();
+		b->window_usec = usec;
+	}
+}
+
+void busy_idle_began(struct busy_state *b)
+{
+	busy_reset(b);
+	b->idle_began_ms = mono_ms();
+	busy_window_restart(b);
+}
+
+int busy_keep(struct user_state *u, const struct config *cfg, pid_t pid, int *ret_max_reached)
+{
+	*ret_max_reached = 0;
+	if (cfg->idle_busy_cpu_percent <= 0)
+		return 0;
+	char dir[BUSY_CGROUP_MAX];
+	state_lock();
+	memcpy(dir, u->busy.cgroup, sizeof(dir));
+	state_unlock();
+	if (dir[0] == '\0') {
+		busy_note_container(u, pid);
+		state_lock();
+		memcpy(dir, u->busy.cgroup, sizeof(dir));
+		state_unlock();
+	}
+	long long usec = 0;
+	if (dir[0] == '\0' || busy_usage_usec(dir, &usec) < 0)
+		return 0; /* cannot be measured: idle, as without this rule */
+	long long now = mono_ms(), grace = (long long)cfg->idle_grace_seconds * 1000;
+	int keep = 0;
+	state_lock();
+	struct busy_state *b = &u->busy;
+	if (b->idle_began_ms == 0)
+		b->idle_began_ms = now;
+	long long last = b->idle_began_ms + cfg->idle_busy_max_ms;
+	if (b->window_ms == 0 || usec < b->window_usec) {
+		/* No window to judge by (the watchdog restarted since the last
+		 * session, or the container did): one begins now. */
+		keep = now < last;
+	} else if (now - b->window_ms >= WINDOW_MIN_MS) {
+		int tenths = tenths_of(usec - b->window_usec, now - b->window_ms);
+		if (tenths > cfg->idle_busy_cpu_percent * 10) {
+			keep = now < last;
+			*ret_max_reached = !keep;
+			b->kept_tenths = keep ? tenths : -1;
+		}
+	}
+	if (keep) {
+		b->window_ms = now;
+		b->window_usec = usec;
+		idle_schedule(u, now + grace < last ? now + grace : last);
+	} else {
+		b->kept_tenths = -1;
+	}
+	state_unlock();
+	return keep;
+}
+
+void busy_leaving_message(struct user_state *u, const struct config *cfg, char *buf,
+                          size_t size)
+{
+	char dir[BUSY_CGROUP_MAX];
+	buf[0] = '\0';
+	state_lock();
+	int last = u->sessions == 1;
+	memcpy(dir, u->busy.cgroup, sizeof(dir));
+	state_unlock();
+	if (!last || cfg->idle_busy_cpu_percent <= 0 || dir[0] == '\0' ||
+	    flags_daemon(cfg, u->name))
+		return;
+	/* A third of a second tells a running job from an idle shell. */
+	int tenths = busy_probe_tenths(dir, 300);
+	if (tenths <= cfg->idle_busy_cpu_percent * 10)
+		return;
+	char grace[32], max[32], host[256] = "this-host";
+	why_duration(cfg->idle_grace_seconds, grace, sizeof(grace));
+	why_duration(cfg->idle_busy_max_ms / 1000, max, sizeof(max));
+	gethostname(host, sizeof(host) - 1);
+	snprintf(buf, size,
+	         "your container keeps running: it is busy (%d%% CPU). It stops once quiet for "
+	         "%s, at the latest in %s. To stop it now: ssh %s stop (or stopnow inside it).",
+	         (tenths + 5) / 10, grace, max, host);
+}
