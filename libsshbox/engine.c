@@ -129,8 +129,10 @@ const char *engine_op_of(const char *method, const char *path)
 			return "inspect";
 		return "other";
 	}
-	static const char *const kinds[][2] = {{"/commit", "commit"},   {"/images", "image"},
-	                                       {"/networks", "network"}, {"/volumes", "volume"},
+	static const char *const kinds[][2] = {{"/commit", "commit"},
+	                                       {"/images", "image"},
+	                                       {"/networks", "network"},
+	                                       {"/volumes", "volume"},
 	                                       {"/events", "events"}};
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
 		if (has_prefix(path, kinds[i][0]))

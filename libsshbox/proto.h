@@ -43,8 +43,14 @@
 #define PROTO_SESSION_LEN 36 /* textual UUID */
 #define PROTO_MAX_ARGS    16
 
-enum proto_op { PROTO_OP_LOGIN, PROTO_OP_REJOIN, PROTO_OP_VERB, PROTO_OP_LIST, PROTO_OP_HANGUP,
-               PROTO_OP_LEAVING };
+enum proto_op {
+	PROTO_OP_LOGIN,
+	PROTO_OP_REJOIN,
+	PROTO_OP_VERB,
+	PROTO_OP_LIST,
+	PROTO_OP_HANGUP,
+	PROTO_OP_LEAVING
+};
 
 struct proto_request {
 	enum proto_op op;

@@ -8,13 +8,13 @@
 #include <stddef.h>
 
 struct why {
-	int found, running;     /* the container exists / runs */
-	int known;              /* the watchdog answered: the fields below hold */
-	int shim, direct;       /* live sessions through the shim / straight to its sshd */
-	int daemon;             /* daemon flag set */
-	int busy_tenths;        /* kept busy: CPU share in 0.1 %, -1 = not kept */
-	long long stop_in;      /* seconds to the pending stop (or next busy check), -1 = none */
-	long long busy_left;    /* seconds until idle_busy_max_hours, -1 = not kept */
+	int found, running;  /* the container exists / runs */
+	int known;           /* the watchdog answered: the fields below hold */
+	int shim, direct;    /* live sessions through the shim / straight to its sshd */
+	int daemon;          /* daemon flag set */
+	int busy_tenths;     /* kept busy: CPU share in 0.1 %, -1 = not kept */
+	long long stop_in;   /* seconds to the pending stop (or next busy check), -1 = none */
+	long long busy_left; /* seconds until idle_busy_max_hours, -1 = not kept */
 };
 
 /* "2 sessions (1 shim, 1 direct)", "kept: daemon", "busy: 37% CPU",

@@ -6,8 +6,8 @@
 
 #include "watchdog_client.h"
 
-static const char *const verbs[] = {"commit",  "stop", "remove", "port", "freeport",
-                                    "hostkey", "jump", "config", "status", "help", NULL};
+static const char *const verbs[] = {"commit", "stop",   "remove", "port", "freeport", "hostkey",
+                                    "jump",   "config", "status", "help", NULL};
 
 static const char help_text[] =
     "sshbox host verbs (ssh HOST VERB):\n"

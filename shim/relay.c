@@ -16,8 +16,8 @@
 #include "proto.h"
 #include "selfpipe.h"
 
-#define REJOIN_RETRY_MS 1000
-#define LAST_NOTICE_MS  500
+#define REJOIN_RETRY_MS   1000
+#define LAST_NOTICE_MS    500
 #define LEAVING_ANSWER_MS 3000
 
 static int signal_number(const char *name)

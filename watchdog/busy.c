@@ -162,8 +162,7 @@ int busy_keep(struct user_state *u, const struct config *cfg, pid_t pid, int *re
 	return keep;
 }
 
-void busy_leaving_message(struct user_state *u, const struct config *cfg, char *buf,
-                          size_t size)
+void busy_leaving_message(struct user_state *u, const struct config *cfg, char *buf, size_t size)
 {
 	char dir[BUSY_CGROUP_MAX];
 	buf[0] = '\0';

@@ -52,7 +52,6 @@ int busy_keep(struct user_state *u, const struct config *cfg, pid_t pid, int *re
 
 /* Text for a user whose last session is ending in a busy container ("" when
  * it is not busy or would not be kept). Probes for a moment. */
-void busy_leaving_message(struct user_state *u, const struct config *cfg, char *buf,
-                          size_t size);
+void busy_leaving_message(struct user_state *u, const struct config *cfg, char *buf, size_t size);
 
 #endif

@@ -110,13 +110,14 @@ static void try_stop(struct user_state *u)
 	}
 	if (stop_container(e, &cfg, info.id, &err) < 0)
 		goto fail;
-	metrics_stop(forced ? METRICS_STOP_STOPNOW
-	                    : max_reached ? METRICS_STOP_BUSY_MAX : METRICS_STOP_IDLE);
+	metrics_stop(forced        ? METRICS_STOP_STOPNOW
+	             : max_reached ? METRICS_STOP_BUSY_MAX
+	                           : METRICS_STOP_IDLE);
 	state_lock();
 	u->box_state = BOX_STATE_STOPPED;
 	state_unlock();
 	log_info("user \"%s\": container %.12s stopped (%s)", u->name, info.id,
-	         forced       ? "stopnow"
+	         forced        ? "stopnow"
 	         : max_reached ? "busy, but idle_busy_max_hours reached"
 	                       : "idle");
 	goto out;

@@ -259,10 +259,13 @@ int main(int argc, char **argv)
 						    "reload refused, keeping the old config: %s",
 						    err.msg);
 					} else {
-						if (strcmp(fresh.metrics_listen, cfg.metrics_listen) != 0)
-							log_warn("metrics_listen changed to \"%s\": it takes "
-							         "effect when the watchdog restarts",
-							         fresh.metrics_listen);
+						if (strcmp(fresh.metrics_listen,
+						           cfg.metrics_listen) != 0)
+							log_warn(
+							    "metrics_listen changed to \"%s\": it "
+							    "takes "
+							    "effect when the watchdog restarts",
+							    fresh.metrics_listen);
 						state_config_set(&fresh);
 						log_info("configuration reloaded from %s",
 						         config_path);

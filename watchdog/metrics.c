@@ -18,9 +18,9 @@ static const char *const login_results[METRICS_LOGIN_RESULTS] = {"ok", "refused"
 static const char *const login_kinds[METRICS_KINDS] = {"hot", "warm", "cold"};
 static const char *const stop_names[METRICS_STOPS] = {"idle", "busy_max", "stopnow"};
 /* engine.c's operation names; anything else counts as "other". */
-static const char *const engine_ops[] = {"create",  "start",   "stop",   "remove",
-                                         "inspect", "list",    "commit", "image",
-                                         "network", "volume",  "events", "other"};
+static const char *const engine_ops[] = {"create",  "start",  "stop",   "remove",
+                                         "inspect", "list",   "commit", "image",
+                                         "network", "volume", "events", "other"};
 #define ENGINE_OPS (sizeof(engine_ops) / sizeof(engine_ops[0]))
 /* Login latency buckets, in seconds: a hot login is ~0.1 s, a cold one with
  * a large image can take a minute. */
@@ -162,15 +162,20 @@ static void render_logins(struct out *o)
 		for (size_t b = 0; b <= BUCKETS; b++) {
 			cum += get(&duration_bucket[k][b]);
 			if (b < BUCKETS)
-				put(o, "sshbox_login_duration_seconds_bucket{kind=\"%s\",le=\"%g\"} %llu\n",
+				put(o,
+				    "sshbox_login_duration_seconds_bucket{kind=\"%s\",le=\"%g\"} "
+				    "%llu\n",
 				    login_kinds[k], buckets[b], cum);
 			else
-				put(o, "sshbox_login_duration_seconds_bucket{kind=\"%s\",le=\"+Inf\"} %llu\n",
+				put(o,
+				    "sshbox_login_duration_seconds_bucket{kind=\"%s\",le=\"+Inf\"} "
+				    "%llu\n",
 				    login_kinds[k], cum);
 		}
 		put(o, "sshbox_login_duration_seconds_sum{kind=\"%s\"} %.6f\n", login_kinds[k],
 		    (double)get(&duration_sum_usec[k]) / 1e6);
-		put(o, "sshbox_login_duration_seconds_count{kind=\"%s\"} %llu\n", login_kinds[k], cum);
+		put(o, "sshbox_login_duration_seconds_count{kind=\"%s\"} %llu\n", login_kinds[k],
+		    cum);
 	}
 }
 

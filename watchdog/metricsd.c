@@ -164,9 +164,28 @@ static void take(int fd)
 	close(fd); /* not reached: the listener is polled only with a slot free */
 }
 
+/* Binds the address, retrying while it is taken (a watchdog restarted a
+ * moment ago may still hold it): the metrics come late, never the logins. */
+static void bind_retrying(const char *addr)
+{
+	int delay = 1, logged = 0;
+	for (;;) {
+		struct err err = {0};
+		listen_fd = bind_listener(addr, &err);
+		if (listen_fd >= 0)
+			break;
+		if (!logged++)
+			log_err("%s; retrying (the watchdog serves logins meanwhile)", err.msg);
+		sleep((unsigned)delay);
+		if (delay < 30)
+			delay *= 2;
+	}
+	log_info("metrics served on %s", addr);
+}
+
 static void *serve(void *arg)
 {
-	(void)arg;
+	bind_retrying(arg);
 	for (;;) {
 		struct pollfd p[METRICSD_MAX_CONNS + 1];
 		int idx[METRICSD_MAX_CONNS + 1], np = 0, free_slots = 0;
@@ -218,15 +237,11 @@ int metricsd_start(const struct config *cfg, struct err *err)
 	metrics_started();
 	if (cfg->metrics_listen[0] == '\0')
 		return 0;
+	static char addr[CONFIG_STR_MAX];
 	for (int i = 0; i < METRICSD_MAX_CONNS; i++)
 		slots[i].fd = -1;
-	listen_fd = bind_listener(cfg->metrics_listen, err);
-	if (listen_fd < 0)
-		return -1;
-	if (thread_spawn(serve, NULL) != 0) {
-		close(listen_fd);
+	snprintf(addr, sizeof(addr), "%s", cfg->metrics_listen);
+	if (thread_spawn(serve, addr) != 0)
 		return err_set(err, EAGAIN, "metrics: cannot start the thread");
-	}
-	log_info("metrics served on %s", cfg->metrics_listen);
 	return 0;
 }

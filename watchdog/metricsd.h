@@ -13,8 +13,9 @@
 #define METRICSD_MAX_CONNS   8
 #define METRICSD_DEADLINE_MS 5000
 
-/* Binds cfg->metrics_listen (nothing when it is empty) and starts the
- * thread. The address is taken at start only: a change needs a restart. */
+/* Starts the thread, which binds cfg->metrics_listen (nothing when it is
+ * empty; while the address is taken it retries, logging once). The address
+ * is taken at start only: a change needs a restart. */
 int metricsd_start(const struct config *cfg, struct err *err);
 
 #endif

@@ -104,8 +104,8 @@ static int handle_login(struct conn *c, const struct config *cfg, const struct u
 	 * lifecycle lock, so an idle stop can never slip in between. */
 	pthread_mutex_lock(&u->lifecycle);
 	int alone = state_session_begin(u) == 1;
-	if (container_ensure(e, cfg, c->user, rec, alone, &u->fenced_netns, &info, &path,
-	                     &err) == 0) {
+	if (container_ensure(e, cfg, c->user, rec, alone, &u->fenced_netns, &info, &path, &err) ==
+	    0) {
 		state_lock();
 		u->box_state = BOX_STATE_RUNNING;
 		state_unlock();
@@ -197,13 +197,13 @@ static json_t *list_users(const struct config *cfg)
 	long long now = mono_ms();
 	state_lock();
 	for (struct user_state *u = state_first(); u != NULL; u = u->next) {
-		json_t *entry =
-		    json_pack("{s:s,s:i,s:I,s:I}", "name", u->name, "sessions", u->sessions,
-		              "idle_since", u->idle_since, "stop_in",
-		              u->stop_at ? (u->stop_at - now + 999) / 1000 : -1LL);
+		json_t *entry = json_pack("{s:s,s:i,s:I,s:I}", "name", u->name, "sessions",
+		                          u->sessions, "idle_since", u->idle_since, "stop_in",
+		                          u->stop_at ? (u->stop_at - now + 999) / 1000 : -1LL);
 		if (entry != NULL && u->busy.kept_tenths >= 0) {
 			long long left = u->busy.idle_began_ms + cfg->idle_busy_max_ms - now;
-			json_object_set_new(entry, "busy_tenths", json_integer(u->busy.kept_tenths));
+			json_object_set_new(entry, "busy_tenths",
+			                    json_integer(u->busy.kept_tenths));
 			json_object_set_new(entry, "busy_left",
 			                    json_integer(left > 0 ? (left + 999) / 1000 : 0));
 		}

@@ -126,8 +126,8 @@ static int verb_hostkey(const struct config *cfg, const char *user,
 }
 
 /* Fills *w from the watchdog's state and the engine's answer. */
-static void verb_why(const struct config *cfg, struct user_state *u, const struct container_info *info,
-              int found, struct why *w)
+static void verb_why(const struct config *cfg, struct user_state *u,
+                     const struct container_info *info, int found, struct why *w)
 {
 	long long now = mono_ms();
 	*w = (struct why){.found = found > 0, .running = found > 0 && info->running, .known = 1};
@@ -150,8 +150,10 @@ static int verb_status(const struct config *cfg, struct user_state *u,
 	verb_why(cfg, u, info, found, &w);
 	why_text(&w, text, sizeof(text));
 	snprintf(o->out, sizeof(o->out), "container: %s%s%s\nwhy: %s\n",
-	         !w.found ? "none" : w.running ? "running" : "stopped", w.found ? ", image " : "",
-	         w.found ? info->image : "", text);
+	         !w.found    ? "none"
+	         : w.running ? "running"
+	                     : "stopped",
+	         w.found ? ", image " : "", w.found ? info->image : "", text);
 	return 0;
 }
 

@@ -105,8 +105,11 @@ static void describe(json_t *wd, struct engine *e, const struct config *cfg, con
 	snprintf(r->idle, sizeof(r->idle), "-");
 	snprintf(r->port, sizeof(r->port), "-");
 	snprintf(r->direct, sizeof(r->direct), "-");
-	struct why why = {.found = found > 0, .running = found > 0 && info.running,
-	                  .known = wd != NULL, .busy_tenths = -1, .stop_in = -1,
+	struct why why = {.found = found > 0,
+	                  .running = found > 0 && info.running,
+	                  .known = wd != NULL,
+	                  .busy_tenths = -1,
+	                  .stop_in = -1,
 	                  .busy_left = -1};
 	if (w != NULL) {
 		why.shim = (int)json_integer_value(json_object_get(w, "sessions"));
@@ -117,7 +120,8 @@ static void describe(json_t *wd, struct engine *e, const struct config *cfg, con
 		r->daemon = why.daemon = json_is_true(json_object_get(w, "daemon"));
 		why.stop_in = json_integer_value(json_object_get(w, "stop_in"));
 		if (json_is_integer(json_object_get(w, "busy_tenths"))) {
-			why.busy_tenths = (int)json_integer_value(json_object_get(w, "busy_tenths"));
+			why.busy_tenths =
+			    (int)json_integer_value(json_object_get(w, "busy_tenths"));
 			why.busy_left = json_integer_value(json_object_get(w, "busy_left"));
 		}
 	}
