@@ -29,32 +29,69 @@ static ssize_t read_small(const char *path, char *buf, size_t size)
 	return n;
 }
 
-int busy_cgroup_of(pid_t pid, char *ret_dir, size_t size)
+/* The path of the cgroup named on the line of /proc/PID/cgroup that starts
+ * with prefix ("0::" for cgroup v2, or a v1 hierarchy's "N:cpuacct:"). */
+static int cgroup_line(const char *text, const char *prefix, char *ret, size_t size)
 {
-	char path[64], buf[2048];
+	size_t plen = strlen(prefix);
+	for (const char *line = text; *line != '\0';) {
+		size_t len = strcspn(line, "\n");
+		const char *colon = line;
+		/* v1 lines are "ID:CONTROLLERS:/path": match from the first colon. */
+		if (prefix[0] != '0' && (colon = memchr(line, ':', len)) != NULL)
+			colon++;
+		else
+			colon = line;
+		size_t rest = len - (size_t)(colon - line);
+		if (rest > plen && strncmp(colon, prefix, plen) == 0 && colon[plen] == '/' &&
+		    memmem(colon + plen, rest - plen, "..", 2) == NULL && rest - plen < size) {
+			memcpy(ret, colon + plen, rest - plen);
+			ret[rest - plen] = '\0';
+			return 0;
+		}
+		line += len + (line[len] == '\n');
+	}
+	return -1;
+}
+
+int busy_cgroup_of(pid_t pid, char *ret_file, size_t size)
+{
+	char path[64], buf[4096], cg[BUSY_CGROUP_MAX];
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
 	if (pid <= 0 || read_small(path, buf, sizeof(buf)) < 0)
 		return -1;
-	/* cgroup v2: the one line "0::/path". */
-	const char *line = strncmp(buf, "0::", 3) == 0 ? buf : strstr(buf, "\n0::");
-	if (line == NULL)
-		return -1;
-	line += line[0] == '\n' ? 4 : 3;
-	size_t len = strcspn(line, "\n");
-	if (line[0] != '/' || memmem(line, len, "..", 2) != NULL ||
-	    sizeof(CGROUP_ROOT) + len > size)
-		return -1;
-	snprintf(ret_dir, size, CGROUP_ROOT "%.*s", (int)len, line);
-	return 0;
+	/* cgroup v2 (cpu.stat, in microseconds), whole or beside v1 ("hybrid",
+	 * at unified/); else v1's cpuacct (cpuacct.usage, in nanoseconds). */
+	static const char *const v2_roots[] = {CGROUP_ROOT, CGROUP_ROOT "/unified"};
+	if (cgroup_line(buf, "0::", cg, sizeof(cg)) == 0 && strcmp(cg, "/") != 0)
+		for (size_t i = 0; i < 2; i++)
+			if (snprintf(ret_file, size, "%s%s/cpu.stat", v2_roots[i], cg) <
+			        (int)size &&
+			    access(ret_file, R_OK) == 0)
+				return 0;
+	static const char *const v1[][2] = {{"cpuacct:", CGROUP_ROOT "/cpuacct"},
+	                                    {"cpu,cpuacct:", CGROUP_ROOT "/cpu,cpuacct"}};
+	for (size_t i = 0; i < 2; i++)
+		if (cgroup_line(buf, v1[i][0], cg, sizeof(cg)) == 0 &&
+		    snprintf(ret_file, size, "%s%s/cpuacct.usage", v1[i][1], cg) < (int)size &&
+		    access(ret_file, R_OK) == 0)
+			return 0;
+	return -1;
 }
 
-int busy_usage_usec(const char *cgroup_dir, long long *ret_usec)
+int busy_usage_usec(const char *file, long long *ret_usec)
 {
-	char path[BUSY_CGROUP_MAX + 16], buf[1024];
-	snprintf(path, sizeof(path), "%s/cpu.stat", cgroup_dir);
-	if (read_small(path, buf, sizeof(buf)) < 0)
-		return -1;
+	char buf[1024];
 	long long v = 0;
+	if (read_small(file, buf, sizeof(buf)) < 0)
+		return -1;
+	size_t len = strlen(file);
+	if (len > 14 && strcmp(file + len - 14, "/cpuacct.usage") == 0) {
+		if (sscanf(buf, "%lld", &v) != 1 || v < 0)
+			return -1;
+		*ret_usec = v / 1000;
+		return 0;
+	}
 	if (strncmp(buf, "usage_usec ", 11) != 0 || sscanf(buf + 11, "%lld", &v) != 1 || v < 0)
 		return -1;
 	*ret_usec = v;
@@ -68,15 +105,15 @@ static int tenths_of(long long usec, long long ms)
 	return t > 1000000 ? 1000000 : (int)t;
 }
 
-int busy_probe_tenths(const char *cgroup_dir, int ms)
+int busy_probe_tenths(const char *file, int ms)
 {
 	long long a = 0, b = 0, t0 = mono_ms();
-	if (busy_usage_usec(cgroup_dir, &a) < 0)
+	if (busy_usage_usec(file, &a) < 0)
 		return -1;
 	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
-	if (busy_usage_usec(cgroup_dir, &b) < 0)
+	if (busy_usage_usec(file, &b) < 0)
 		return -1;
 	return tenths_of(b - a, mono_ms() - t0);
 }

@@ -15,7 +15,7 @@
 
 /* Part of struct user_state, guarded by the table lock. */
 struct busy_state {
-	char cgroup[BUSY_CGROUP_MAX]; /* the container's cgroup dir, "" = not known yet */
+	char cgroup[BUSY_CGROUP_MAX]; /* its CPU time file (busy_cgroup_of), "" = not known yet */
 	long long idle_began_ms;      /* monotonic ms the last session ended, 0 = sessions live */
 	long long window_ms;          /* monotonic ms of the sample below, 0 = none */
 	long long window_usec;        /* usage_usec then */
@@ -24,14 +24,16 @@ struct busy_state {
 
 struct user_state;
 
-/* The container's cgroup under /sys/fs/cgroup, from /proc/PID/cgroup
- * (cgroup v2); 0, or -1 when it cannot be told. */
-int busy_cgroup_of(pid_t pid, char *ret_dir, size_t size);
-/* usage_usec of the cgroup's cpu.stat. */
-int busy_usage_usec(const char *cgroup_dir, long long *ret_usec);
+/* The file that holds the CPU time of the container's cgroup, from
+ * /proc/PID/cgroup: cpu.stat under /sys/fs/cgroup (cgroup v2) or
+ * /sys/fs/cgroup/unified (v2 beside v1), else cpuacct.usage under v1's
+ * cpuacct hierarchy. 0, or -1 when there is none to read. */
+int busy_cgroup_of(pid_t pid, char *ret_file, size_t size);
+/* The CPU time in that file, in microseconds. */
+int busy_usage_usec(const char *file, long long *ret_usec);
 /* CPU share of one CPU, in 0.1 %, over about ms milliseconds from now
  * (sleeps that long); -1 when it cannot be measured. */
-int busy_probe_tenths(const char *cgroup_dir, int ms);
+int busy_probe_tenths(const char *file, int ms);
 
 /* A login found the container running as pid: remember its cgroup. Takes
  * the table lock. */

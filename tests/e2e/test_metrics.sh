@@ -49,6 +49,10 @@ query() {
 query_is() { [ "$(query "$1")" = "$2" ]; }
 check "Prometheus scrapes the endpoint (up == 1)" wait_for 30 query_is 'up{job="sshbox"}' 1
 check "and has the logins counter" wait_for 10 bash -c "[ -n \"\$(curl -sS '$prom/api/v1/query' --data-urlencode 'query=sshbox_logins_total{result=\"ok\"}' | jq -r '.data.result[0].value[1] // empty')\" ]"
+# A session held across the logins below keeps the container running: they
+# are hot. It logs in (and is counted) before t0.
+open_session held $u
+check "the held session is live" wait_for 20 sessions_are $u 1
 sleep 1.5 # one more scrape, so the sample at t0 is before any login below
 t0=$(date +%s.%N)
 sleep 0.2
@@ -64,6 +68,8 @@ check "PromQL: the refused login is counted once" wait_for 5 query_is "$refused"
 hot="sshbox_login_duration_seconds_count{kind=\"hot\"} - sshbox_login_duration_seconds_count{kind=\"hot\"} @ $t0"
 check "PromQL: the login duration histogram counted them as hot" wait_for 5 query_is "$hot" 3
 check "PromQL: the verb is counted" wait_for 5 query_is "sshbox_host_verbs_total - sshbox_host_verbs_total @ $t0" 1
+check "PromQL: sshbox_sessions sees the held session" query_is 'sshbox_sessions >= bool 1' 1
+close_session held
 kill $prom_pid
 wait $prom_pid 2>/dev/null
 
