@@ -15,6 +15,9 @@
 #define CGROUP_ROOT "/sys/fs/cgroup"
 /* A window shorter than this says nothing about a container's load. */
 #define WINDOW_MIN_MS 200
+/* With no window to judge by: a third of a second tells a running job from
+ * an idle shell. */
+#define BUSY_PROBE_MS 300
 
 static ssize_t read_small(const char *path, char *buf, size_t size)
 {
@@ -156,19 +159,30 @@ int busy_keep(struct user_state *u, const struct config *cfg, pid_t pid, int *re
 	*ret_max_reached = 0;
 	if (cfg->idle_busy_cpu_percent <= 0)
 		return 0;
-	char dir[BUSY_CGROUP_MAX];
+	char file[BUSY_CGROUP_MAX];
 	state_lock();
-	memcpy(dir, u->busy.cgroup, sizeof(dir));
+	memcpy(file, u->busy.cgroup, sizeof(file));
+	long long window_ms = u->busy.window_ms, window_usec = u->busy.window_usec;
 	state_unlock();
-	if (dir[0] == '\0') {
+	if (file[0] == '\0') {
 		busy_note_container(u, pid);
 		state_lock();
-		memcpy(dir, u->busy.cgroup, sizeof(dir));
+		memcpy(file, u->busy.cgroup, sizeof(file));
 		state_unlock();
 	}
 	long long usec = 0;
-	if (dir[0] == '\0' || busy_usage_usec(dir, &usec) < 0)
+	if (file[0] == '\0' || busy_usage_usec(file, &usec) < 0)
 		return 0; /* cannot be measured: idle, as without this rule */
+	int tenths = 0;
+	if (window_ms == 0 || usec < window_usec) {
+		/* No window to judge by (the watchdog restarted since the last
+		 * session, or the container did): a short reading instead. */
+		tenths = busy_probe_tenths(file, BUSY_PROBE_MS);
+		if (busy_usage_usec(file, &usec) < 0)
+			return 0;
+	} else if (mono_ms() - window_ms >= WINDOW_MIN_MS) {
+		tenths = tenths_of(usec - window_usec, mono_ms() - window_ms);
+	}
 	long long now = mono_ms(), grace = (long long)cfg->idle_grace_seconds * 1000;
 	int keep = 0;
 	state_lock();
@@ -176,24 +190,15 @@ int busy_keep(struct user_state *u, const struct config *cfg, pid_t pid, int *re
 	if (b->idle_began_ms == 0)
 		b->idle_began_ms = now;
 	long long last = b->idle_began_ms + cfg->idle_busy_max_ms;
-	if (b->window_ms == 0 || usec < b->window_usec) {
-		/* No window to judge by (the watchdog restarted since the last
-		 * session, or the container did): one begins now. */
+	if (tenths > cfg->idle_busy_cpu_percent * 10) {
 		keep = now < last;
-	} else if (now - b->window_ms >= WINDOW_MIN_MS) {
-		int tenths = tenths_of(usec - b->window_usec, now - b->window_ms);
-		if (tenths > cfg->idle_busy_cpu_percent * 10) {
-			keep = now < last;
-			*ret_max_reached = !keep;
-			b->kept_tenths = keep ? tenths : -1;
-		}
+		*ret_max_reached = !keep;
 	}
+	b->kept_tenths = keep ? tenths : -1;
 	if (keep) {
 		b->window_ms = now;
 		b->window_usec = usec;
 		idle_schedule(u, now + grace < last ? now + grace : last);
-	} else {
-		b->kept_tenths = -1;
 	}
 	state_unlock();
 	return keep;
@@ -210,8 +215,7 @@ void busy_leaving_message(struct user_state *u, const struct config *cfg, char *
 	if (!last || cfg->idle_busy_cpu_percent <= 0 || dir[0] == '\0' ||
 	    flags_daemon(cfg, u->name))
 		return;
-	/* A third of a second tells a running job from an idle shell. */
-	int tenths = busy_probe_tenths(dir, 300);
+	int tenths = busy_probe_tenths(dir, BUSY_PROBE_MS);
 	if (tenths <= cfg->idle_busy_cpu_percent * 10)
 		return;
 	char grace[32], max[32], host[256] = "this-host";

@@ -96,16 +96,10 @@ static void try_stop(struct user_state *u)
 		state_lock();
 		int tenths = u->busy.kept_tenths;
 		state_unlock();
-		if (tenths >= 0) {
-			metrics_busy_kept();
-			log_info("user \"%s\": idle, but busy (%d.%d%% CPU over the grace period): "
-			         "keeping the container running",
-			         u->name, tenths / 10, tenths % 10);
-		} else {
-			log_info("user \"%s\": idle, with no CPU reading to judge by: measuring "
-			         "over one more grace period",
-			         u->name);
-		}
+		metrics_busy_kept();
+		log_info("user \"%s\": idle, but busy (%d.%d%% CPU over the grace period): "
+		         "keeping the container running",
+		         u->name, tenths / 10, tenths % 10);
 		goto out;
 	}
 	if (stop_container(e, &cfg, info.id, &err) < 0)
