@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,7 +40,7 @@ static int cgroup_line(const char *text, const char *prefix, char *ret, size_t s
 	size_t plen = strlen(prefix);
 	for (const char *line = text; *line != '\0';) {
 		size_t len = strcspn(line, "\n");
-		const char *colon = line;
+		const char *colon;
 		/* v1 lines are "ID:CONTROLLERS:/path": match from the first colon. */
 		if (prefix[0] != '0' && (colon = memchr(line, ':', len)) != NULL)
 			colon++;
@@ -82,6 +83,18 @@ int busy_cgroup_of(pid_t pid, char *ret_file, size_t size)
 	return -1;
 }
 
+/* A count at the start of s, checked: digits, no overflow. */
+static int leading_count(const char *s, long long *ret)
+{
+	char *end = NULL;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || v < 0 || (*end != '\n' && *end != '\0'))
+		return -1;
+	*ret = v;
+	return 0;
+}
+
 int busy_usage_usec(const char *file, long long *ret_usec)
 {
 	char buf[1024];
@@ -90,12 +103,12 @@ int busy_usage_usec(const char *file, long long *ret_usec)
 		return -1;
 	size_t len = strlen(file);
 	if (len > 14 && strcmp(file + len - 14, "/cpuacct.usage") == 0) {
-		if (sscanf(buf, "%lld", &v) != 1 || v < 0)
+		if (leading_count(buf, &v) < 0)
 			return -1;
 		*ret_usec = v / 1000;
 		return 0;
 	}
-	if (strncmp(buf, "usage_usec ", 11) != 0 || sscanf(buf + 11, "%lld", &v) != 1 || v < 0)
+	if (strncmp(buf, "usage_usec ", 11) != 0 || leading_count(buf + 11, &v) < 0)
 		return -1;
 	*ret_usec = v;
 	return 0;

@@ -1,9 +1,11 @@
 #include "metrics.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -116,10 +118,12 @@ static long threads(void)
 		return -1;
 	buf[n] = '\0';
 	const char *t = strstr(buf, "\nThreads:");
-	long v = -1;
-	if (t != NULL && sscanf(t + 9, "%ld", &v) != 1)
-		v = -1;
-	return v;
+	if (t == NULL)
+		return -1;
+	char *end = NULL;
+	errno = 0;
+	long v = strtol(t + 9, &end, 10); /* skips the tab */
+	return errno != 0 || end == t + 9 || *end != '\n' ? -1 : v;
 }
 
 struct out {

@@ -28,6 +28,7 @@ set_conf idle_busy_max_hours 0.0075
 set_conf idle_busy_cpu_percent 5
 trap 'set_conf idle_busy_max_hours; set_conf idle_busy_cpu_percent; rm -rf "$T"' EXIT
 why() { sbx_admin list 2>/dev/null | awk -v u="$1" '$1 == u {for (i = 10; i <= NF; i++) printf "%s%s", $i, (i < NF ? " " : ""); print ""}'; }
+# shellcheck disable=SC2053 # $2 is a pattern
 why_is() { [[ "$(why "$1")" == $2 ]]; }
 stopped() { ! container_running "$1"; }
 

@@ -9,6 +9,7 @@ u=sbt-bob
 g=$(grace)
 stopped() { ! container_running "$u"; }
 why() { sbx_admin list 2>/dev/null | awk -v u="$u" '$1 == u {for (i = 10; i <= NF; i++) printf "%s%s", $i, (i < NF ? " " : ""); print ""}'; }
+# shellcheck disable=SC2053 # $1 is a pattern
 why_is() { [[ "$(why)" == $1 ]]; }
 
 open_session one $u
