@@ -422,7 +422,7 @@ idle_wakeups() {
 	b=$(sw)
 	local rate
 	rate=$(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.1f", (b - a) / 10}')
-	row "watchdog wakeups while idle (per s)" "$rate" "" "<= 1: $(met "$rate <= 1"); nothing pending, metrics endpoint on, no scraper"
+	row "watchdog wakeups while idle (per s)" "$rate" "" "0 (issue 15): $(met "$rate < 0.1"); nothing pending, metrics endpoint on, no scraper"
 	row "watchdog RSS, idle (KiB)" "$(wd_status VmRSS)" "" "at start $wd_rss_start"
 }
 section "idle watchdog" idle_wakeups

@@ -274,6 +274,7 @@ int main(int argc, char **argv)
 					log_info("stopping on signal %d; containers keep running",
 					         sig);
 					unlink(cfg.socket);
+					metricsd_stop(&cfg);
 					return 0;
 				}
 			}

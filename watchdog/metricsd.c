@@ -232,6 +232,12 @@ static void *serve(void *arg)
 	return NULL;
 }
 
+void metricsd_stop(const struct config *cfg)
+{
+	if (strncmp(cfg->metrics_listen, "unix:", 5) == 0)
+		unlink(cfg->metrics_listen + 5);
+}
+
 int metricsd_start(const struct config *cfg, struct err *err)
 {
 	metrics_started();

@@ -18,4 +18,7 @@
  * is taken at start only: a change needs a restart. */
 int metricsd_start(const struct config *cfg, struct err *err);
 
+/* At exit: removes a metrics unix socket. */
+void metricsd_stop(const struct config *cfg);
+
 #endif

@@ -93,6 +93,21 @@ check "the endpoint serves again within its deadline" wait_for 15 bash -c "curl 
 kill $silent
 wait $silent 2>/dev/null
 
+# A unix socket: a second watchdog of an instance of its own (no containers,
+# its own socket and state) serves its metrics there, root-only.
+sed -e "s|^socket = .*|socket = $T/wd/watchdog.sock|" -e "s|^state_dir = .*|state_dir = $T/state|" \
+	-e "s|^instance = .*|instance = ${SBX_INSTANCE}m|" \
+	-e "s|^metrics_listen = .*|metrics_listen = unix:$T/metrics.sock|" "$SBX_CONF" >"$T/unix.conf"
+mkdir -p "$T/state"
+"$SBX_BIN/sshbox-watchdog" --config "$T/unix.conf" >"$T/unix.log" 2>&1 &
+unix_wd=$!
+check "metrics_listen = unix:PATH: the socket appears" wait_for 10 test -S "$T/metrics.sock"
+expect_eq "root's alone (0600)" "600 root" "$(stat -c '%a %U' "$T/metrics.sock")"
+check "GET /metrics answers there" wait_for 5 bash -c "curl -sf --max-time 5 --unix-socket '$T/metrics.sock' http://localhost/metrics | grep -q '^sshbox_sessions 0'"
+kill $unix_wd
+wait $unix_wd 2>/dev/null
+check "and is removed when the watchdog stops" test ! -e "$T/metrics.sock"
+
 # Only this host: anything but unix:/PATH or 127.0.0.1:PORT is refused.
 sed -e 's|^metrics_listen = .*|metrics_listen = 0.0.0.0:9100|' "$SBX_CONF" >"$T/bad.conf"
 out=$("$SBX_BIN/sshbox-watchdog" --config "$T/bad.conf" 2>&1)
