@@ -10,7 +10,8 @@ runtime=(docker.io openssh-server openssh-client debootstrap ca-certificates cur
 build=(build-essential cmake pkg-config libssh-dev libjansson-dev
        libcurl4-openssl-dev uuid-dev libssl-dev)
 testing=(libcmocka-dev busybox-static sshfs rsync git strace tmux xvfb x11-utils xauth procps iproute2 util-linux socat python3 openssl valgrind
-         clang libclang-rt-14-dev shellcheck clang-format clang-tidy cppcheck)
+         clang libclang-rt-14-dev shellcheck clang-format clang-tidy cppcheck
+         prometheus)
 
 want=("${runtime[@]}" "${build[@]}")
 engine=1
@@ -32,6 +33,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 		"${missing[@]}" >/dev/null
+	# The suite runs a Prometheus of its own (test_metrics.sh, own port and
+	# data dir): the package's service, started by the install, is not wanted.
+	if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+		systemctl disable --now prometheus >/dev/null 2>&1 || true
+	fi
 fi
 
 [ $engine = 1 ] || exit 0

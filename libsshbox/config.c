@@ -25,6 +25,8 @@ void config_defaults(struct config *cfg)
 	cfg->idle_grace_seconds = 60;
 	cfg->stop_timeout_seconds = 10;
 	cfg->publish_port = 1;
+	cfg->idle_busy_cpu_percent = 5;
+	cfg->idle_busy_max_ms = 24LL * 3600 * 1000;
 	strcpy(cfg->shim, SSHBOX_SHIM_PATH);
 }
 
@@ -124,6 +126,46 @@ int parse_bool(const char *s, int *ret)
 	return -1;
 }
 
+int parse_hours_ms(const char *s, long long *ret_ms)
+{
+	long long whole = 0, frac = 0;
+	int digits = 0, decimals = -1;
+	for (const char *p = s; *p; p++) {
+		if (*p == '.' && decimals < 0) {
+			decimals = 0;
+			continue;
+		}
+		if (!isdigit((unsigned char)*p))
+			return -1;
+		if (decimals < 0) {
+			if (++digits > 5) /* 99999 h: over 11 years */
+				return -1;
+			whole = whole * 10 + (*p - '0');
+		} else {
+			if (++decimals > 6)
+				return -1;
+			frac = frac * 10 + (*p - '0');
+		}
+	}
+	if (digits == 0 && decimals <= 0)
+		return -1;
+	for (int d = decimals < 0 ? 0 : decimals; d < 6; d++)
+		frac *= 10;
+	/* frac is in millionths of an hour: 3.6 ms each. */
+	*ret_ms = whole * 3600000LL + frac * 36 / 10;
+	return 0;
+}
+
+int parse_metrics_listen(const char *s)
+{
+	if (strncmp(s, "unix:", 5) == 0)
+		return s[5] == '/' && strlen(s + 5) < 108 ? 0 : -1; /* sun_path */
+	long port = 0;
+	if (strncmp(s, "127.0.0.1:", 10) != 0 || parse_long(s + 10, 1, 65535, &port) < 0)
+		return -1;
+	return 0;
+}
+
 static int set_path(char *dst, size_t size, const char *v)
 {
 	if (v[0] != '/' || strlen(v) >= size)
@@ -197,6 +239,24 @@ static int set_value(struct config *cfg, const char *key, const char *v)
 			cfg->bundle_source[0] = '\0';
 		return 0;
 	}
+	if (strcmp(key, "metrics_listen") == 0) {
+		if (strcmp(v, "off") == 0) {
+			cfg->metrics_listen[0] = '\0';
+			return 0;
+		}
+		if (parse_metrics_listen(v) < 0 || strlen(v) >= sizeof(cfg->metrics_listen))
+			return -1;
+		strcpy(cfg->metrics_listen, v);
+		return 0;
+	}
+	if (strcmp(key, "idle_busy_cpu_percent") == 0) {
+		if (parse_long(v, 0, 100000, &n) < 0)
+			return -1;
+		cfg->idle_busy_cpu_percent = (int)n;
+		return 0;
+	}
+	if (strcmp(key, "idle_busy_max_hours") == 0)
+		return parse_hours_ms(v, &cfg->idle_busy_max_ms);
 	return -2;
 }
 
@@ -215,6 +275,9 @@ static const char *const config_keys[] = {"engine",
                                           "publish_port",
                                           "shim",
                                           "bundle_source",
+                                          "metrics_listen",
+                                          "idle_busy_cpu_percent",
+                                          "idle_busy_max_hours",
                                           NULL};
 
 struct config_ctx {
@@ -235,7 +298,11 @@ static int config_kv(void *ctx, const char *key, const char *value, struct err *
 		return err_set(err, EINVAL, "duplicate key \"%s\"", key);
 	c->seen[idx] = 1;
 	if (set_value(&c->cfg, key, value) != 0)
-		return err_set(err, EINVAL, "bad value \"%s\" for \"%s\"", value, key);
+		return err_set(err, EINVAL, "bad value \"%s\" for \"%s\"%s", value, key,
+		               strcmp(key, "metrics_listen") == 0
+		                   ? " (only unix:/PATH, 127.0.0.1:PORT or off: metrics are "
+		                     "never served beyond this host)"
+		                   : "");
 	return 0;
 }
 

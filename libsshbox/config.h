@@ -30,6 +30,13 @@ struct config {
 	/* The root of the tree the container's sshd is taken from ("" = /):
 	 * usr/sbin/sshd, usr/lib/openssh/... (watchdog/bundle.h). */
 	char bundle_source[CONFIG_STR_MAX];
+	/* Prometheus metrics: "" = off, "unix:/path" or "127.0.0.1:PORT". */
+	char metrics_listen[CONFIG_STR_MAX];
+	/* Busy-aware idle stop: a container using more than this share of one
+	 * CPU over the grace period is kept (0 = never kept for being busy),
+	 * but for no longer than idle_busy_max_ms after its last session. */
+	int idle_busy_cpu_percent;
+	long long idle_busy_max_ms;
 };
 
 void config_defaults(struct config *cfg);
@@ -49,5 +56,9 @@ int parse_size(const char *s, long long *ret_bytes);     /* 512m, 1g, 1048576 */
 int parse_cpus(const char *s, long long *ret_nano_cpus); /* 1.5 */
 int parse_long(const char *s, long min, long max, long *ret);
 int parse_bool(const char *s, int *ret);
+/* "24", "0.5", "0.0125" hours (up to 6 decimals, no floats) -> ms. */
+int parse_hours_ms(const char *s, long long *ret_ms);
+/* metrics_listen: "unix:/path" (absolute) or "127.0.0.1:PORT" (1-65535). */
+int parse_metrics_listen(const char *s);
 
 #endif

@@ -98,6 +98,54 @@ static CURL *setup_handle(struct engine *e, const char *url)
 	return c;
 }
 
+static void (*failure_hook)(const char *op);
+
+void engine_set_failure_hook(void (*hook)(const char *op))
+{
+	failure_hook = hook;
+}
+
+static int has_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+const char *engine_op_of(const char *method, const char *path)
+{
+	if (has_prefix(path, "/containers/")) {
+		const char *rest = path + 12;
+		const char *q = rest + strcspn(rest, "/?");
+		if (strcmp(method, "DELETE") == 0)
+			return "remove";
+		if (has_prefix(rest, "create"))
+			return "create";
+		if (has_prefix(rest, "json"))
+			return "list";
+		if (has_prefix(q, "/start"))
+			return "start";
+		if (has_prefix(q, "/stop"))
+			return "stop";
+		if (has_prefix(q, "/json"))
+			return "inspect";
+		return "other";
+	}
+	static const char *const kinds[][2] = {{"/commit", "commit"},
+	                                       {"/images", "image"},
+	                                       {"/networks", "network"},
+	                                       {"/volumes", "volume"},
+	                                       {"/events", "events"}};
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (has_prefix(path, kinds[i][0]))
+			return kinds[i][1];
+	return "other";
+}
+
+static void count_failure(const char *method, const char *path)
+{
+	if (failure_hook != NULL)
+		failure_hook(engine_op_of(method, path));
+}
+
 int engine_request_raw(struct engine *e, const char *method, const char *path,
                        const struct engine_body *body, long timeout_s, long *ret_status,
                        char **ret_data, size_t *ret_len, struct err *err)
@@ -127,6 +175,7 @@ int engine_request_raw(struct engine *e, const char *method, const char *path,
 	curl_slist_free_all(headers);
 	if (rc != CURLE_OK) {
 		free(a.data);
+		count_failure(method, path);
 		if (a.too_big)
 			return err_set(err, EMSGSIZE,
 			               "container engine at %s sent an answer over %d bytes",
@@ -137,6 +186,8 @@ int engine_request_raw(struct engine *e, const char *method, const char *path,
 	long status = 0;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	*ret_status = status;
+	if (status >= 500)
+		count_failure(method, path);
 	*ret_data = a.data;
 	*ret_len = a.len;
 	return 0;

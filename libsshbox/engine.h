@@ -65,6 +65,14 @@ typedef int (*engine_line_fn)(void *ctx, json_t *line);
 int engine_stream(struct engine *e, const char *path, engine_line_fn fn, void *ctx,
                   struct err *err);
 
+/* The operation a request is, for counting failures: "create", "start",
+ * "stop", "remove", "inspect", "list", "commit", "image", "network",
+ * "volume", "events" or "other". Pure. */
+const char *engine_op_of(const char *method, const char *path);
+/* Called (from any thread) for each request that got no answer or a 5xx
+ * answer; the watchdog counts them. NULL = none. Set once, before threads. */
+void engine_set_failure_hook(void (*hook)(const char *op));
+
 /* Percent-encodes s for a URL query into buf. */
 int engine_urlencode(const char *s, char *buf, size_t size);
 

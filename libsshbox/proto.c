@@ -264,6 +264,8 @@ int proto_parse_request(const json_t *msg, struct proto_request *ret_req, struct
 		req.op = PROTO_OP_LIST;
 	else if (strcmp(op, "hangup") == 0)
 		req.op = PROTO_OP_HANGUP;
+	else if (strcmp(op, "leaving") == 0)
+		req.op = PROTO_OP_LEAVING;
 	else
 		return err_set(err, EBADMSG, "unknown op \"%.15s\"", op);
 	if (get_string(msg, "session", req.session, sizeof(req.session), 1, err) < 0)

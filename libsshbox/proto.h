@@ -19,8 +19,13 @@
  *             data beyond ok).
  *   "verb"    run a host verb: "verb":NAME, "args":[STRING...]; reply
  *             "output" (text for stdout) and "status" (exit status).
+ *   "leaving" sent on a session's connection when its inner session ended
+ *             normally, before the shim exits: the reply {"ok":true} may carry
+ *             "message", a line for the user (the container is kept running
+ *             because it is busy).
  *   "list"    (root only) the watchdog's view of every user it knows:
- *             "users":[{"name","sessions","daemon","idle_since","stop_in"}].
+ *             "users":[{"name","sessions","daemon","idle_since","stop_in"},
+ *             plus "busy_tenths" and "busy_left" (seconds) while kept busy].
  * Replies: {"ok":true,...} or {"ok":false,"error":MESSAGE_FOR_THE_USER}.
  * Notices (watchdog -> shim, on a live session's connection, unasked):
  *   {"v":1,"op":"notice","message":TEXT_FOR_THE_USER}, e.g. when the kernel
@@ -38,7 +43,14 @@
 #define PROTO_SESSION_LEN 36 /* textual UUID */
 #define PROTO_MAX_ARGS    16
 
-enum proto_op { PROTO_OP_LOGIN, PROTO_OP_REJOIN, PROTO_OP_VERB, PROTO_OP_LIST, PROTO_OP_HANGUP };
+enum proto_op {
+	PROTO_OP_LOGIN,
+	PROTO_OP_REJOIN,
+	PROTO_OP_VERB,
+	PROTO_OP_LIST,
+	PROTO_OP_HANGUP,
+	PROTO_OP_LEAVING
+};
 
 struct proto_request {
 	enum proto_op op;

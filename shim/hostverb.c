@@ -6,8 +6,8 @@
 
 #include "watchdog_client.h"
 
-static const char *const verbs[] = {"commit",  "stop", "remove", "port", "freeport",
-                                    "hostkey", "jump", "config", "help", NULL};
+static const char *const verbs[] = {"commit", "stop",   "remove", "port", "freeport", "hostkey",
+                                    "jump",   "config", "status", "help", NULL};
 
 static const char help_text[] =
     "sshbox host verbs (ssh HOST VERB):\n"
@@ -16,6 +16,8 @@ static const char help_text[] =
     "  stop [--force]  stop your container (refused while other sessions are live)\n"
     "  remove [--force]\n"
     "                  delete your container; your home volume and image stay\n"
+    "  status          whether your container runs, and why (sessions, daemon\n"
+    "                  mode, busy) or when it stops\n"
     "  port            the 127.0.0.1 port of your container's sshd\n"
     "  hostkey         your container's host key as a known_hosts line\n"
     "  config [--name ALIAS] [--host NAME] [--port N] [--ssh-config|--known-hosts]\n"

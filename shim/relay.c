@@ -16,8 +16,9 @@
 #include "proto.h"
 #include "selfpipe.h"
 
-#define REJOIN_RETRY_MS 1000
-#define LAST_NOTICE_MS  500
+#define REJOIN_RETRY_MS   1000
+#define LAST_NOTICE_MS    500
+#define LEAVING_ANSWER_MS 3000
 
 static int signal_number(const char *name)
 {
@@ -244,6 +245,44 @@ static void last_notice(struct relay *r)
 		watchdog_notice(r);
 }
 
+/* An interactive session ended: tell the watchdog, whose answer may hold a
+ * line for the user (the container keeps running because it is busy). A
+ * notice that crosses it is shown too. The watchdog measures for a third of
+ * a second first, so commands without a terminal (scripts, scp, benchmarks)
+ * do not ask: their container is kept all the same, silently. */
+static void say_leaving(struct relay *r)
+{
+	if (r->watchdog_fd < 0 || !r->pty)
+		return;
+	json_t *m = json_pack("{s:i,s:s,s:s}", "v", PROTO_VERSION, "op", "leaving", "session",
+	                      r->session_id);
+	if (m == NULL || proto_send(r->watchdog_fd, m, -1, 1000, NULL) < 0) {
+		json_decref(m);
+		return;
+	}
+	json_decref(m);
+	long long deadline = mono_ms() + LEAVING_ANSWER_MS;
+	for (int i = 0; i < 4; i++) {
+		long long left = deadline - mono_ms();
+		json_t *a = NULL;
+		if (left <= 0 || proto_recv(r->watchdog_fd, (int)left, &a, NULL, NULL) < 0)
+			return;
+		const char *op = json_string_value(json_object_get(a, "op"));
+		const char *text = json_string_value(json_object_get(a, "message"));
+		int done = json_object_get(a, "ok") != NULL;
+		if (text != NULL && (done || (op != NULL && strcmp(op, "notice") == 0))) {
+			char line[600];
+			int n = snprintf(line, sizeof(line), "sshbox: %.500s%s", text,
+			                 r->pty ? "\r\n" : "\n");
+			outq_append(&r->err, line, (size_t)n);
+			log_info("session %s: watchdog at logout: %s", r->session_id, text);
+		}
+		json_decref(a);
+		if (done)
+			return;
+	}
+}
+
 enum { P_SIGNAL, P_SSH, P_STDIN, P_STDOUT, P_STDERR, P_WATCHDOG, P_FORWARDS };
 
 int relay_run(struct relay *r, struct err *err)
@@ -362,10 +401,12 @@ int relay_run(struct relay *r, struct err *err)
 			rejoin_at = r->watchdog_fd >= 0 ? 0 : mono_ms() + REJOIN_RETRY_MS;
 		}
 	}
-	if (gone)
+	if (gone) {
 		hang_up(r);
-	else
+	} else {
 		last_notice(r);
+		say_leaving(r);
+	}
 	outer_restore(&outer);
 	outq_flush(&r->err); /* a last notice, now that fd 2 blocks again */
 	return rc;

@@ -249,9 +249,11 @@ static unsigned long long netns_id(pid_t pid)
 
 int container_ensure(struct engine *e, const struct config *cfg, const char *user,
                      const struct user_record *rec, int alone, unsigned long long *fenced,
-                     struct container_info *ret_info, struct err *err)
+                     struct container_info *ret_info, enum container_path *ret_path,
+                     struct err *err)
 {
 	struct container_info info;
+	enum container_path path = CONTAINER_WAS_RUNNING;
 	int found = box_lookup(e, cfg, user, &info, err);
 	if (found < 0)
 		return -1;
@@ -279,6 +281,7 @@ int container_ensure(struct engine *e, const struct config *cfg, const char *use
 	if ((found == 0 || !info.running) && bundle_ensure(cfg, key, sizeof(key), err) < 0)
 		return -1;
 	if (found == 0) {
+		path = CONTAINER_CREATED;
 		if (create(e, cfg, user, rec, err) < 0)
 			return -1;
 		found = box_lookup(e, cfg, user, &info, err);
@@ -287,6 +290,8 @@ int container_ensure(struct engine *e, const struct config *cfg, const char *use
 			                 : err_set(err, ENOENT, "container vanished after create");
 	}
 	if (!info.running) {
+		if (path == CONTAINER_WAS_RUNNING)
+			path = CONTAINER_STARTED;
 		/* The bind sources first: the engine's archive upload mounts the
 		 * container's binds, making a missing source a directory. */
 		if (flags_prepare(cfg, user, err) < 0 || boxfiles_prepare(e, info.id, err) < 0 ||
@@ -309,5 +314,7 @@ int container_ensure(struct engine *e, const struct config *cfg, const char *use
 		*fenced = netns;
 	}
 	*ret_info = info;
+	if (ret_path != NULL)
+		*ret_path = path;
 	return 0;
 }

@@ -33,6 +33,7 @@ static void note_running(const struct config *cfg, const char *user, long long e
 	flags_watch(cfg, user);
 	fusesvc_watch(cfg, user);
 	state_lock();
+	u->box_state = BOX_STATE_RUNNING;
 	if (u->sessions == 0 && u->stop_at == 0)
 		idle_schedule(u, mono_ms() + (long long)cfg->idle_grace_seconds * 1000 + extra_ms);
 	state_unlock();
@@ -68,8 +69,15 @@ void events_adopt(const struct config *cfg, long long extra_ms)
 		if (user == NULL || !user_name_valid(user))
 			continue;
 		adopted++;
-		if (st != NULL && strcmp(st, "running") == 0)
+		if (st != NULL && strcmp(st, "running") == 0) {
 			note_running(cfg, user, extra_ms);
+		} else {
+			struct user_state *u = state_user(user);
+			state_lock();
+			if (u != NULL)
+				u->box_state = BOX_STATE_STOPPED;
+			state_unlock();
+		}
 	}
 	log_info("adopted %d existing container(s) of instance \"%s\"", adopted, cfg->instance);
 	json_decref(list);
@@ -167,6 +175,8 @@ static int on_event(void *ctx, json_t *ev)
 			state_lock();
 			if (u->stop_at != 0)
 				idle_schedule(u, 0); /* nothing left to stop */
+			u->busy.kept_tenths = -1;
+			u->box_state = action[1] == 'i' ? BOX_STATE_STOPPED : BOX_STATE_NONE;
 			state_unlock();
 		}
 	}

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "box.h"
+#include "busy.h"
 #include "engine.h"
 #include "hangup.h"
 #include "log.h"
@@ -40,6 +41,26 @@ static void hang_up(struct conn *c)
 	engine_close(e);
 }
 
+/* The session's inner session ended: if it is the user's last and the
+ * container is busy, the user learns that it keeps running. The count drops
+ * when the shim closes the connection, as always. */
+static void say_goodbye(struct conn *c)
+{
+	struct config cfg;
+	char text[512];
+	state_config_get(&cfg);
+	busy_leaving_message(c->held, &cfg, text, sizeof(text));
+	json_t *r = json_pack("{s:b}", "ok", 1);
+	if (r != NULL && text[0] != '\0')
+		json_object_set_new(r, "message", json_string(text));
+	proto_send(c->fd, r, -1, REPLY_TIMEOUT_MS, NULL);
+	json_decref(r);
+	if (text[0] != '\0')
+		log_info("user \"%s\" uid %u session %s: last session ends; the container is "
+		         "busy: told the user it keeps running",
+		         c->user, (unsigned)c->uid, c->session);
+}
+
 /* The connection is readable: one message, on a thread of its own (the
  * message may come slowly, the hang-up asks the engine). Its registration
  * is one-shot, so no other thread touches c meanwhile. */
@@ -49,15 +70,19 @@ static void *readable(void *arg)
 	json_t *msg = NULL;
 	struct proto_request req;
 	struct err err = {0};
-	int hangup = proto_recv(c->fd, REQUEST_TIMEOUT_MS, &msg, NULL, &err) == 0 &&
-	             proto_parse_request(msg, &req, &err) == 0 && req.op == PROTO_OP_HANGUP &&
-	             strcmp(req.session, c->session) == 0;
+	int ours = proto_recv(c->fd, REQUEST_TIMEOUT_MS, &msg, NULL, &err) == 0 &&
+	           proto_parse_request(msg, &req, &err) == 0 &&
+	           (req.op == PROTO_OP_HANGUP || req.op == PROTO_OP_LEAVING) &&
+	           strcmp(req.session, c->session) == 0;
 	json_decref(msg);
-	if (!hangup) {
+	if (!ours) {
 		end_session(c);
 		return NULL;
 	}
-	hang_up(c);
+	if (req.op == PROTO_OP_HANGUP)
+		hang_up(c);
+	else
+		say_goodbye(c);
 	struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.ptr = c};
 	if (epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0)
 		end_session(c);

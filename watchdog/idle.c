@@ -16,6 +16,7 @@
 #include "direct.h"
 #include "flags.h"
 #include "log.h"
+#include "metrics.h"
 #include "session.h"
 #include "thread.h"
 
@@ -84,15 +85,35 @@ static void try_stop(struct user_state *u)
 		log_info("user \"%s\": %d direct ssh session(s) to the container: not idle",
 		         u->name, direct);
 		state_lock();
+		busy_window_restart(&u->busy);
 		if (u->sessions == 0 && u->stop_at == 0)
 			idle_schedule(u, mono_ms() + (long long)cfg.idle_grace_seconds * 1000);
 		state_unlock();
 		goto out;
 	}
+	int max_reached = 0;
+	if (!forced && busy_keep(u, &cfg, info.pid, &max_reached)) {
+		state_lock();
+		int tenths = u->busy.kept_tenths;
+		state_unlock();
+		metrics_busy_kept();
+		log_info("user \"%s\": idle, but busy (%d.%d%% CPU over the grace period): "
+		         "keeping the container running",
+		         u->name, tenths / 10, tenths % 10);
+		goto out;
+	}
 	if (stop_container(e, &cfg, info.id, &err) < 0)
 		goto fail;
+	metrics_stop(forced        ? METRICS_STOP_STOPNOW
+	             : max_reached ? METRICS_STOP_BUSY_MAX
+	                           : METRICS_STOP_IDLE);
+	state_lock();
+	u->box_state = BOX_STATE_STOPPED;
+	state_unlock();
 	log_info("user \"%s\": container %.12s stopped (%s)", u->name, info.id,
-	         forced ? "stopnow" : "idle");
+	         forced        ? "stopnow"
+	         : max_reached ? "busy, but idle_busy_max_hours reached"
+	                       : "idle");
 	goto out;
 fail:
 	log_err("user \"%s\": cannot stop the idle container: %s; retrying later", u->name,

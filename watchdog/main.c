@@ -26,6 +26,9 @@
 #include "events.h"
 #include "flags.h"
 #include "log.h"
+#include "engine.h"
+#include "metrics.h"
+#include "metricsd.h"
 #include "proto.h"
 #include "selfpipe.h"
 #include "holder.h"
@@ -206,8 +209,9 @@ int main(int argc, char **argv)
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
+	engine_set_failure_hook(metrics_engine_error);
 	int started = flags_start_watcher(&err) == 0 && idle_start_reaper() == 0 &&
-	              events_start() == 0 && holder_start() == 0;
+	              events_start() == 0 && holder_start() == 0 && metricsd_start(&cfg, &err) == 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!started || accept_init() < 0) {
 		fprintf(stderr, "sshbox-watchdog: %s\n",
@@ -255,6 +259,13 @@ int main(int argc, char **argv)
 						    "reload refused, keeping the old config: %s",
 						    err.msg);
 					} else {
+						if (strcmp(fresh.metrics_listen,
+						           cfg.metrics_listen) != 0)
+							log_warn(
+							    "metrics_listen changed to \"%s\": it "
+							    "takes "
+							    "effect when the watchdog restarts",
+							    fresh.metrics_listen);
 						state_config_set(&fresh);
 						log_info("configuration reloaded from %s",
 						         config_path);
@@ -263,6 +274,7 @@ int main(int argc, char **argv)
 					log_info("stopping on signal %d; containers keep running",
 					         sig);
 					unlink(cfg.socket);
+					metricsd_stop(&cfg);
 					return 0;
 				}
 			}

@@ -20,6 +20,7 @@
 #include "holder.h"
 #include "kvfile.h"
 #include "log.h"
+#include "metrics.h"
 #include "names.h"
 #include "netns.h"
 #include "pidfd.h"
@@ -80,6 +81,8 @@ static int handle_login(struct conn *c, const struct config *cfg, const struct u
 	struct container_info info;
 	int sshd = -1;
 	int rc = -1;
+	long long began_us = mono_us();
+	enum container_path path = CONTAINER_WAS_RUNNING;
 
 	if (read_text(cfg, c->user, "etc/ssh_host_ed25519_key.pub", hostkey, sizeof(hostkey),
 	              &err) < 0 ||
@@ -88,18 +91,25 @@ static int handle_login(struct conn *c, const struct config *cfg, const struct u
 		        (unsigned)c->uid, c->session, err.msg);
 		reply_error(c, "your sshbox account is incomplete; ask your admin to run "
 		               "'sshbox createuser' again");
+		metrics_login(METRICS_LOGIN_FAILED);
 		return -1;
 	}
 	struct user_state *u = state_user(c->user);
 	if (u == NULL || engine_open(cfg, &e, &err) < 0) {
 		reply_error(c, "the sshbox watchdog is out of memory");
+		metrics_login(METRICS_LOGIN_FAILED);
 		return -1;
 	}
 	/* The session counts from before the container is ensured, under the
 	 * lifecycle lock, so an idle stop can never slip in between. */
 	pthread_mutex_lock(&u->lifecycle);
 	int alone = state_session_begin(u) == 1;
-	if (container_ensure(e, cfg, c->user, rec, alone, &u->fenced_netns, &info, &err) == 0) {
+	if (container_ensure(e, cfg, c->user, rec, alone, &u->fenced_netns, &info, &path, &err) ==
+	    0) {
+		state_lock();
+		u->box_state = BOX_STATE_RUNNING;
+		state_unlock();
+		busy_note_container(u, info.pid);
 		int pidfd = pidfd_of_container(info.pid, info.id, &err);
 		if (pidfd >= 0)
 			sshd = netns_connect_pidfd(pidfd, CONTAINER_SSHD_PORT, SSHD_READY_MS, &err);
@@ -125,6 +135,7 @@ static int handle_login(struct conn *c, const struct config *cfg, const struct u
 			snprintf(msg, sizeof(msg), "cannot start your container: %s", err.msg);
 		reply_error(c, msg);
 		state_session_end(u);
+		metrics_login(METRICS_LOGIN_FAILED);
 		return -1;
 	}
 	hostkey[strcspn(hostkey, "\n")] = '\0';
@@ -139,6 +150,12 @@ static int handle_login(struct conn *c, const struct config *cfg, const struct u
 	close(sshd);
 	if (rc < 0)
 		state_session_end(u);
+	metrics_login(rc == 0 ? METRICS_LOGIN_OK : METRICS_LOGIN_FAILED);
+	if (rc == 0)
+		metrics_login_duration(path == CONTAINER_CREATED   ? METRICS_KIND_COLD
+		                       : path == CONTAINER_STARTED ? METRICS_KIND_WARM
+		                                                   : METRICS_KIND_HOT,
+		                       mono_us() - began_us);
 	if (rc == 0)
 		log_info("user \"%s\" uid %u session %s: login into container %.12s", c->user,
 		         (unsigned)c->uid, c->session, info.id);
@@ -179,11 +196,19 @@ static json_t *list_users(const struct config *cfg)
 	json_t *users = json_array();
 	long long now = mono_ms();
 	state_lock();
-	for (struct user_state *u = state_first(); u != NULL; u = u->next)
-		json_array_append_new(
-		    users, json_pack("{s:s,s:i,s:I,s:I}", "name", u->name, "sessions", u->sessions,
-		                     "idle_since", u->idle_since, "stop_in",
-		                     u->stop_at ? (u->stop_at - now + 999) / 1000 : -1LL));
+	for (struct user_state *u = state_first(); u != NULL; u = u->next) {
+		json_t *entry = json_pack("{s:s,s:i,s:I,s:I}", "name", u->name, "sessions",
+		                          u->sessions, "idle_since", u->idle_since, "stop_in",
+		                          u->stop_at ? (u->stop_at - now + 999) / 1000 : -1LL);
+		if (entry != NULL && u->busy.kept_tenths >= 0) {
+			long long left = u->busy.idle_began_ms + cfg->idle_busy_max_ms - now;
+			json_object_set_new(entry, "busy_tenths",
+			                    json_integer(u->busy.kept_tenths));
+			json_object_set_new(entry, "busy_left",
+			                    json_integer(left > 0 ? (left + 999) / 1000 : 0));
+		}
+		json_array_append_new(users, entry);
+	}
 	state_unlock();
 	size_t i;
 	json_t *entry;
@@ -203,6 +228,7 @@ static void serve(struct conn *c)
 
 	if (identify(c, &err) < 0) {
 		log_warn("uid %u pid %d: refused: %s", (unsigned)c->uid, (int)c->pid, err.msg);
+		metrics_login(METRICS_LOGIN_REFUSED);
 		reply_error(c, "your account is not an sshbox account");
 		return;
 	}
@@ -238,12 +264,16 @@ static void serve(struct conn *c)
 		reply_error(c, err.code == ENOENT
 		                   ? "your account has no sshbox container set up; ask your admin"
 		                   : "your sshbox record is damaged; ask your admin");
+		if (req.op == PROTO_OP_LOGIN)
+			metrics_login(METRICS_LOGIN_REFUSED);
 		return;
 	}
 	if (rec.uid != c->uid) {
 		log_warn("user \"%s\" uid %u session %s: refused: record is for uid %u", c->user,
 		         (unsigned)c->uid, c->session, (unsigned)rec.uid);
 		reply_error(c, "your sshbox record belongs to another uid; ask your admin");
+		if (req.op == PROTO_OP_LOGIN)
+			metrics_login(METRICS_LOGIN_REFUSED);
 		return;
 	}
 	switch (req.op) {
@@ -256,6 +286,7 @@ static void serve(struct conn *c)
 			c->held = state_user(c->user);
 		break;
 	case PROTO_OP_VERB: {
+		metrics_verb();
 		json_t *r = verb_run(&cfg, c->user, &rec, &req);
 		proto_send(c->fd, r, -1, REPLY_TIMEOUT_MS, NULL);
 		json_decref(r);
@@ -263,6 +294,7 @@ static void serve(struct conn *c)
 	}
 	case PROTO_OP_LIST:   /* answered above, for root only */
 	case PROTO_OP_HANGUP: /* only within a session */
+	case PROTO_OP_LEAVING:
 		reply_error(c, "bad request");
 		break;
 	}

@@ -41,6 +41,7 @@ struct user_state *state_user(const char *name)
 			strncpy(u->name, name, USER_NAME_MAX);
 			u->flags_watch = -1;
 			u->idle_since = time(NULL);
+			busy_reset(&u->busy);
 			pthread_mutex_init(&u->lifecycle, NULL);
 			u->next = users;
 			users = u;
@@ -75,6 +76,7 @@ int state_session_begin(struct user_state *u)
 	pthread_mutex_lock(&table_lock);
 	int n = ++u->sessions;
 	u->idle_since = 0;
+	busy_reset(&u->busy);
 	idle_schedule(u, 0);
 	pthread_mutex_unlock(&table_lock);
 	return n;
@@ -86,6 +88,7 @@ int state_session_end(struct user_state *u)
 	int n = --u->sessions;
 	if (n == 0) {
 		u->idle_since = time(NULL);
+		busy_idle_began(&u->busy);
 		idle_schedule(u, mono_ms() + (long long)current.idle_grace_seconds * 1000);
 	}
 	pthread_mutex_unlock(&table_lock);

@@ -8,9 +8,13 @@
 #include <pthread.h>
 #include <sys/types.h>
 
+#include "busy.h"
 #include "config.h"
 #include "err.h"
 #include "names.h"
+
+/* What the engine last said of a user's container (for the metrics). */
+enum { BOX_STATE_UNKNOWN, BOX_STATE_RUNNING, BOX_STATE_STOPPED, BOX_STATE_NONE };
 
 struct user_state {
 	char name[USER_NAME_MAX + 1];
@@ -26,6 +30,8 @@ struct user_state {
 	unsigned long long fenced_netns; /* network namespace last fenced (lifecycle lock) */
 	long long flag_log_window;       /* flags.c's log rate limit: window start (ms), */
 	int flag_log_count, flag_log_dropped; /* lines in it, lines left out */
+	int box_state;                        /* BOX_STATE_* */
+	struct busy_state busy;               /* busy.h: CPU use since the last session */
 	int *links;                           /* live sessions' watchdog connections, for notices */
 	int nlinks, caplinks;
 	struct user_state *next;

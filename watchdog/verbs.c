@@ -8,13 +8,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "container.h"
 #include "direct.h"
 #include "engine.h"
+#include "flags.h"
 #include "kvfile.h"
 #include "log.h"
 #include "names.h"
 #include "session.h"
+#include "why.h"
 
 struct verb_out {
 	int status;
@@ -122,6 +125,38 @@ static int verb_hostkey(const struct config *cfg, const char *user,
 	return 0;
 }
 
+/* Fills *w from the watchdog's state and the engine's answer. */
+static void verb_why(const struct config *cfg, struct user_state *u,
+                     const struct container_info *info, int found, struct why *w)
+{
+	long long now = mono_ms();
+	*w = (struct why){.found = found > 0, .running = found > 0 && info->running, .known = 1};
+	state_lock();
+	w->shim = u->sessions;
+	w->stop_in = u->stop_at ? (u->stop_at - now + 999) / 1000 : -1;
+	w->busy_tenths = u->busy.kept_tenths;
+	long long left = u->busy.idle_began_ms + cfg->idle_busy_max_ms - now;
+	w->busy_left = w->busy_tenths >= 0 ? (left > 0 ? (left + 999) / 1000 : 0) : -1;
+	state_unlock();
+	w->direct = w->running ? direct_sessions(info->pid) : 0;
+	w->daemon = flags_daemon(cfg, u->name);
+}
+
+static int verb_status(const struct config *cfg, struct user_state *u,
+                       const struct container_info *info, int found, struct verb_out *o)
+{
+	struct why w;
+	char text[200];
+	verb_why(cfg, u, info, found, &w);
+	why_text(&w, text, sizeof(text));
+	snprintf(o->out, sizeof(o->out), "container: %s%s%s\nwhy: %s\n",
+	         !w.found    ? "none"
+	         : w.running ? "running"
+	                     : "stopped",
+	         w.found ? ", image " : "", w.found ? info->image : "", text);
+	return 0;
+}
+
 static int verb_commit(struct engine *e, const struct config *cfg, const char *user,
                        const struct container_info *info, int found, struct verb_out *o)
 {
@@ -186,7 +221,8 @@ json_t *verb_run(const struct config *cfg, const char *user, const struct user_r
 	struct user_state *u = state_user(user);
 	const char *v = req->verb;
 	int known = !strcmp(v, "port") || !strcmp(v, "freeport") || !strcmp(v, "hostkey") ||
-	            !strcmp(v, "commit") || !strcmp(v, "stop") || !strcmp(v, "remove");
+	            !strcmp(v, "commit") || !strcmp(v, "stop") || !strcmp(v, "remove") ||
+	            !strcmp(v, "status");
 	if (!known) {
 		fail(&o, "sshbox: unknown verb \"%s\"\n", v);
 		goto reply;
@@ -210,6 +246,9 @@ json_t *verb_run(const struct config *cfg, const char *user, const struct user_r
 	} else if (strcmp(v, "hostkey") == 0) {
 		if (no_args(req, &o) == 0)
 			verb_hostkey(cfg, user, &info, found, &o);
+	} else if (strcmp(v, "status") == 0) {
+		if (no_args(req, &o) == 0)
+			verb_status(cfg, u, &info, found, &o);
 	} else if (strcmp(v, "commit") == 0) {
 		if (no_args(req, &o) == 0)
 			verb_commit(e, cfg, user, &info, found, &o);

@@ -1,5 +1,5 @@
 /* Host verbs a user runs as `ssh host VERB`: commit, stop, remove, port,
- * freeport, hostkey. Each acts on the caller's own container only. */
+ * freeport, hostkey, status. Each acts on the caller's own container only. */
 #ifndef SSHBOX_VERBS_H
 #define SSHBOX_VERBS_H
 

@@ -10,6 +10,7 @@ int cmd_createuser(const struct config *cfg, int argc, char **argv, struct err *
 int cmd_cleanuser(const struct config *cfg, int argc, char **argv, struct err *err);
 int cmd_set(const struct config *cfg, int argc, char **argv, struct err *err);
 int cmd_list(const struct config *cfg, int argc, char **argv, struct err *err);
+int cmd_status(const struct config *cfg, int argc, char **argv, struct err *err);
 
 /* Checks that a mount's host path exists (createuser.c). */
 int mount_host_exists(const char *spec, struct err *err);

@@ -14,7 +14,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: sshbox [--config FILE] COMMAND ...\n"
 	           "  createuser USER IMAGE PUBKEY_FILE [--memory SIZE] [--cpus N] [--pids N] "
 	           "[--fuse]\n"
-	           "  list\n");
+	           "  list\n"
+	           "  status USER\n");
 }
 
 int main(int argc, char **argv)
@@ -58,6 +59,8 @@ int main(int argc, char **argv)
 		rc = cmd_set(&cfg, argc - i, argv + i, &err);
 	} else if (strcmp(cmd, "list") == 0) {
 		rc = cmd_list(&cfg, argc - i, argv + i, &err);
+	} else if (strcmp(cmd, "status") == 0) {
+		rc = cmd_status(&cfg, argc - i, argv + i, &err);
 	} else {
 		fprintf(stderr, "sshbox: unknown command \"%s\"\n", cmd);
 		usage(stderr);

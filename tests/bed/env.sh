@@ -3,6 +3,11 @@
 # one (own instance name, group, socket, state dir, sshd port).
 SBX_ROOT=${SBX_ROOT:-/var/tmp/sshbox-test}
 SBX_PORT=${SBX_PORT:-22220}
+# The watchdog's metrics endpoint (metrics_listen), and test_metrics.sh's
+# own Prometheus server.
+SBX_METRICS_PORT=${SBX_METRICS_PORT:-22228}
+# shellcheck disable=SC2034 # read by the scripts that source this file
+SBX_PROMETHEUS_PORT=${SBX_PROMETHEUS_PORT:-22229}
 SBX_INSTANCE=${SBX_INSTANCE:-sshboxtest}
 SBX_GROUP=${SBX_GROUP:-sshboxtest}
 SBX_CONF=$SBX_ROOT/etc/sshbox.conf

@@ -35,6 +35,7 @@ group = $SBX_GROUP
 default_image = $SBX_BASE_IMAGE:latest
 idle_grace_seconds = ${SBX_GRACE:-5}
 stop_timeout_seconds = 2
+metrics_listen = 127.0.0.1:$SBX_METRICS_PORT
 shim = $SBX_BIN/sshbox-shim
 CONF
 chmod 644 "$SBX_CONF"
