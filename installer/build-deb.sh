@@ -3,8 +3,10 @@
 # a copy (dpkg-buildpackage writes beside the source; the tree stays
 # clean) and prints the .deb's path. Installs the build dependencies
 # (installer/deps.sh --package). A .deb of the same sources in OUTDIR is
-# reused (its name carries their hash).
+# reused (OUTDIR/.source-hash names the sources it was built from).
 #   installer/build-deb.sh [OUTDIR]     (default: ./deb)
+# SSHBOX_DEB_VERSION=V builds version V instead of debian/changelog's
+# (a local rebuild, or the upgrade test's "newer build").
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$PWD/deb}
@@ -22,7 +24,9 @@ files() {
 	fi
 }
 hash=$(cd "$src" && files | sort -z | xargs -0 -r sha256sum | sha256sum | cut -c1-12)
-version=$(sed -n '1s/^sshbox (\([^)]*\)).*/\1/p' "$src/debian/changelog")
+version=${SSHBOX_DEB_VERSION:-$(sed -n '1s/^sshbox (\([^)]*\)).*/\1/p' "$src/debian/changelog")}
+[[ $version =~ ^[0-9][A-Za-z0-9.+~-]*$ ]] || { echo "build-deb.sh: \"$version\" is not a Debian version" >&2; exit 2; }
+hash=$hash-$version
 arch=$(dpkg --print-architecture)
 deb=$out/sshbox_${version}_${arch}.deb
 if [ -f "$deb" ] && [ "$(cat "$out/.source-hash" 2>/dev/null)" = "$hash" ]; then
@@ -34,6 +38,7 @@ work=$(mktemp -d /var/tmp/sshbox-deb.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 mkdir "$work/sshbox"
 (cd "$src" && files | xargs -0 cp --parents -t "$work/sshbox")
+sed -i "1s/^sshbox ([^)]*)/sshbox ($version)/" "$work/sshbox/debian/changelog"
 (cd "$work/sshbox" && dpkg-buildpackage -us -uc -b >"$work/build.log" 2>&1) ||
 	{ tail -n 30 "$work/build.log" >&2; echo "build-deb.sh: dpkg-buildpackage failed" >&2; exit 1; }
 install -d "$out"

@@ -38,8 +38,10 @@ cleanup() {
 	return 0
 }
 trap cleanup EXIT
-[ -x "$sbin/sshbox-watchdog" ] && [ -x "$shim" ] ||
-	{ echo "setup.sh: no sshbox binaries under $prefix (install.sh builds them)" >&2; exit 1; }
+if [ ! -x "$sbin/sshbox-watchdog" ] || [ ! -x "$shim" ]; then
+	echo "setup.sh: no sshbox binaries under $prefix (install.sh builds them)" >&2
+	exit 1
+fi
 
 install -d -m 0755 "$conf_dir" "$run_dir"
 if [ ! -f "$conf" ]; then

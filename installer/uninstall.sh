@@ -32,7 +32,7 @@ for u in $(members); do
 	if [ $purge = 1 ] && [ -x "$sbin/sshbox" ]; then
 		"$sbin/sshbox" --config "$conf" cleanuser "$u" --purge || true
 	else
-		usermod --lock --expiredate 1 "$u" && say "locked account $u (install.sh unlocks it)"
+		usermod --lock --expiredate 1 "$u" && say "locked account $u (installing again unlocks it)"
 	fi
 done
 

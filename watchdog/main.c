@@ -221,9 +221,11 @@ int main(int argc, char **argv)
 		log_err("%s", err.msg[0] ? err.msg : "cannot start threads");
 		return 1;
 	}
-	log_info("sshbox-watchdog %s listening on %s (instance \"%s\", engine %s); %lld descriptors, at most %d "
+	log_info("sshbox-watchdog %s listening on %s (instance \"%s\", engine %s); %lld "
+	         "descriptors, at most %d "
 	         "connections",
-	         SSHBOX_VERSION_STRING, cfg.socket, cfg.instance, cfg.engine, nofile, admit_caps_for(nofile).total);
+	         SSHBOX_VERSION_STRING, cfg.socket, cfg.instance, cfg.engine, nofile,
+	         admit_caps_for(nofile).total);
 	if (strncmp(cfg.engine, "tcp://", 6) == 0 && cfg.cert_path[0] == '\0')
 		log_warn("engine %s is plain TCP without TLS: whoever reaches it is root on the "
 		         "engine's host; set engine_cert_path",
