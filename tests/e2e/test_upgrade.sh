@@ -14,8 +14,9 @@ u1=sbt-upg1 u2=sbt-upg2 group=sbt-upg instance=sbtupg
 opts=(--root "$R" --group "$group" --instance "$instance" --demo-user "$u1" --engine "$SBX_ENGINE"
 	--base-image "$SBX_BASE_IMAGE")
 conf=$R/etc/sshbox/sshbox.conf
-# The build is kept between runs (only what the build id touches is rebuilt).
-export SSHBOX_BUILD_DIR=$SBX_ROOTFS_CACHE/upgrade-build
+# The build is kept between runs (only what the build id touches is
+# rebuilt), one per source tree.
+export SSHBOX_BUILD_DIR=$SBX_ROOTFS_CACHE/upgrade-build-$(echo "$SBX_SRC" | sha256sum | cut -c1-8)
 
 cleanup() {
 	exec {in1}>&- {in2}>&- {in3}>&- 2>/dev/null
@@ -76,8 +77,8 @@ check "session 4 ticks" wait_for 20 grep -q "tick 2" "$T/ticks"
 head -c 256M /dev/urandom >"$T/big"
 sum=$(sha256sum <"$T/big" | cut -d' ' -f1)
 echo "put $T/big /root/up.bin" >"$T/batch"
-# 80 Mbit/s: about 27 s for 256 MiB.
-sftp -l 80000 -b "$T/batch" "${sbx_ssh_opts[@]}" -i "$T/$u1" -P "$port" "$u1@127.0.0.1" >"$T/sftp.out" 2>&1 &
+# 60 Mbit/s: about 36 s for 256 MiB, longer than the upgrade takes.
+sftp -l 60000 -b "$T/batch" "${sbx_ssh_opts[@]}" -i "$T/$u1" -P "$port" "$u1@127.0.0.1" >"$T/sftp.out" 2>&1 &
 upload=$!
 uploaded() { login $u1 'stat -c %s /root/up.bin 2>/dev/null || echo 0'; }
 some() { [ "$(uploaded)" -gt $((24 << 20)) ]; }
