@@ -19,8 +19,10 @@
 # bound over /var/lib, so the paths the chrooted watchdog names are the
 # chroot's.
 . "$(dirname "$0")/lib.sh"
+# A write to a session that ended is a failed check, not the end of the test.
+trap '' PIPE
 R=$SBX_ROOT/pkg-root
-port=${SBX_PACKAGE_PORT:-22226}
+port=${SBX_PACKAGE_PORT:-22241}
 user=sbt-pkg
 holder=$(cat "$SBX_ENGINE_DIR/holder.pid")
 in_engine_ns() { nsenter --target "$holder" --mount -- "$@"; }
@@ -88,7 +90,7 @@ in_engine_ns mount --bind "$R/var/lib" /var/lib
 inroot ssh-keygen -A >/dev/null
 printf 'Port %s\nListenAddress 127.0.0.1\n' "$port" >>"$R/etc/ssh/sshd_config"
 mkdir -p "$R/run/sshd"
-check "the throwaway host's sshd starts" inroot /usr/sbin/sshd
+check "the throwaway host's sshd starts" inroot /usr/sbin/sshd -E /var/log/sshd.log
 cp "$deb" "$R/tmp/"
 
 start=$SECONDS
@@ -114,6 +116,10 @@ expect_eq "sshbox createuser succeeds" 0 $rc
 pkg_ssh() { ssh "${sbx_ssh_opts[@]}" -i "$T/key" -p "$port" "$user@127.0.0.1" "$@"; }
 expect_eq "the login lands in the user's container" "$(sbx_api GET "/containers/sshbox-$user/json" | jq -r .Config.Hostname)" \
 	"$(pkg_ssh hostname)"
+if [ "$failed" != 0 ]; then
+	tail -n 20 "$R/var/log/sshd.log" | sed 's/^/# sshd: /'
+	grep "^$user:" "$R/etc/passwd" | sed 's/^/# /'
+fi
 pkg_ssh 'echo kept > /root/data'
 pkg_ssh commit >/dev/null 2>&1
 expect_eq "commit saves the user's image" 0 $?

@@ -8,8 +8,10 @@
 # rename, never rewritten in place), and the watchdog that runs is the new
 # build. The package's upgrade path is test_package.sh's.
 . "$(dirname "$0")/lib.sh"
+# A write to a session that ended is a failed check, not the end of the test.
+trap '' PIPE
 R=$SBX_ROOT/upgrade-root
-port=${SBX_UPGRADE_PORT:-22227}
+port=${SBX_UPGRADE_PORT:-22242}
 u1=sbt-upg1 u2=sbt-upg2 group=sbt-upg instance=sbtupg
 opts=(--root "$R" --group "$group" --instance "$instance" --demo-user "$u1" --engine "$SBX_ENGINE"
 	--base-image "$SBX_BASE_IMAGE")
@@ -119,7 +121,7 @@ expect_eq "the upload completes" 0 $?
 expect_eq "and arrives byte-identical" "$sum" "$(login $u1 'sha256sum < /root/up.bin' | cut -d' ' -f1)"
 wait "$ticker"
 expect_eq "session 4 ticked to the end" "ticked" "$(tail -n 1 "$T/ticks" | tr -d '\r')"
-check "its ticks are all there" bash -c "[ \$(grep -c '^tick' '$T/ticks') = 40 ]"
+check "its ticks are all there" bash -c "[ \$(grep -c '^tick [0-9]' '$T/ticks') = 40 ]"
 expect_eq "$u1's container was not restarted" "$start1" "$(sbx_api GET "/containers/$instance-$u1/json" | jq -r .State.StartedAt)"
 expect_eq "$u2's container was not restarted" "$start2" "$(sbx_api GET "/containers/$instance-$u2/json" | jq -r .State.StartedAt)"
 counted() { [ "$(sessions_of "$1")" = "$2" ]; }
