@@ -76,6 +76,7 @@ printf '# lintian: %s\n' "$lint"
 rootfs=$(find "$SBX_ROOTFS_CACHE" -maxdepth 1 -name 'rootfs-*.tar' -printf '%T@ %p\n' | sort -rn | head -1 | cut -d' ' -f2)
 mkdir -p "$R"
 tar -C "$R" -xf "$rootfs"
+chmod 0755 "$R" # the tar's "./" is debootstrap's mktemp dir (0700): "/" for every account
 rm -f "$R/etc/apt/sources.list"
 cp /etc/apt/sources.list.d/*.sources "$R/etc/apt/sources.list.d/" 2>/dev/null
 [ -f /etc/apt/sources.list ] && cp /etc/apt/sources.list "$R/etc/apt/"
