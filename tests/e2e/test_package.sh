@@ -121,8 +121,9 @@ rc=$?
 expect_eq "sshbox createuser succeeds" 0 $rc
 [ $rc = 0 ] || printf '# %s\n' "$out"
 pkg_ssh() { ssh "${sbx_ssh_opts[@]}" -i "$T/key" -p "$port" "$user@127.0.0.1" "$@"; }
+inside=$(pkg_ssh hostname) # first: the login creates the container
 expect_eq "the login lands in the user's container" "$(sbx_api GET "/containers/sshbox-$user/json" | jq -r .Config.Hostname)" \
-	"$(pkg_ssh hostname)"
+	"$inside"
 if [ "$failed" != 0 ]; then
 	tail -n 20 "$R/var/log/sshd.log" | sed 's/^/# sshd: /'
 	grep "^$user:" "$R/etc/passwd" | sed 's/^/# /'
