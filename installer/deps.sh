@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages sshbox needs to build, run and be tested,
 # and starts dockerd when no engine answers. Idempotent; run as root.
-#   installer/deps.sh [--test] [--no-engine]
-# --test adds what the test suite needs; --no-engine leaves the machine's
-# dockerd alone (the test bed runs an engine of its own).
+#   installer/deps.sh [--test] [--package] [--no-engine]
+# --test adds what the test suite needs (the package's tools too);
+# --package what building the Debian package needs (installer/build-deb.sh);
+# --no-engine leaves the machine's dockerd alone (the test bed runs an
+# engine of its own).
 set -euo pipefail
 
 runtime=(docker.io openssh-server openssh-client debootstrap ca-certificates curl jq xauth patchelf)
@@ -12,12 +14,14 @@ build=(build-essential cmake pkg-config libssh-dev libjansson-dev
 testing=(libcmocka-dev busybox-static sshfs rsync git strace tmux xvfb x11-utils xauth procps iproute2 util-linux socat python3 openssl valgrind
          clang libclang-rt-14-dev shellcheck clang-format clang-tidy cppcheck
          prometheus)
+package=(debhelper dpkg-dev fakeroot lintian)
 
 want=("${runtime[@]}" "${build[@]}")
 engine=1
 for arg in "$@"; do
 	case $arg in
-	--test) want+=("${testing[@]}") ;;
+	--test) want+=("${testing[@]}" "${package[@]}") ;;
+	--package) want+=("${package[@]}") ;;
 	--no-engine) engine=0 ;;
 	*) echo "deps.sh: unknown option \"$arg\"" >&2; exit 2 ;;
 	esac

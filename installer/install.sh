@@ -8,17 +8,17 @@
 # logs in once. Every path and name can be moved (installer/paths.sh lists
 # them; docs/admin-guide.md explains): --root DIR puts a whole install
 # under DIR beside the real one.
+# The build and placement are here; the rest (config, group, state dir,
+# base image, watchdog, sshd drop-in, demo) is installer/setup.sh, which the
+# Debian package's postinst runs too.
 set -euo pipefail
 
 src=$(cd "$(dirname "$0")/.." && pwd)
 . "$src/installer/paths.sh"
-demo=0
-x11=yes
 paths_parse "$@"
 for arg in ${rest[@]+"${rest[@]}"}; do
 	case $arg in
-	--demo) demo=1 ;;
-	--no-x11) x11=no ;;
+	--demo | --no-x11) ;; # setup.sh's
 	-h | --help) sed -n '2,10p' "$0"; sed -n '/^#   --root/,/^#   --demo-user/p' "$src/installer/paths.sh"; exit 0 ;;
 	*) echo "install.sh: unknown option \"$arg\"" >&2; exit 2 ;;
 	esac
@@ -32,127 +32,23 @@ if [ "$engine" = /var/run/docker.sock ]; then "$src/installer/deps.sh"; else "$s
 say "building"
 # SSHBOX_BUILD_DIR keeps the build between runs (tests install many times).
 build=${SSHBOX_BUILD_DIR:-$(mktemp -d /var/tmp/sshbox-build.XXXXXX)}
-probe=
 cleanup() {
 	[ -n "${SSHBOX_BUILD_DIR:-}" ] || rm -rf "$build"
-	[ -n "$probe" ] && userdel "$probe" 2>/dev/null
 	return 0
 }
 trap cleanup EXIT
 cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF \
 	-DCMAKE_INSTALL_PREFIX="$prefix" >/dev/null
 cmake --build "$build" -j"$(nproc)" >/dev/null
-cmake --install "$build" >/dev/null
+# Staged, then each file renamed into place: a running shim or watchdog
+# keeps its old inode, and a login at any moment execs a whole binary, old
+# or new, never a half-written or missing one (cmake --install unlinks and
+# rewrites in place).
+stage=$build/stage
+rm -rf "$stage"
+DESTDIR=$stage cmake --install "$build" >/dev/null
+place_tree "$stage"
+rm -rf "$stage"
 say "installed binaries under $prefix"
 
-install -d -m 0755 "$conf_dir" "$run_dir"
-if [ ! -f "$conf" ]; then
-	sed -e "s|^engine = .*|engine = $engine|" -e "s|^socket = .*|socket = $run_dir/watchdog.sock|" \
-		-e "s|^state_dir = .*|state_dir = $state_dir|" -e "s|^instance = .*|instance = $instance|" \
-		-e "s|^group = .*|group = $group|" -e "s|^default_image = .*|default_image = $base_repo:latest|" \
-		"$src/installer/sshbox.conf" >"$conf.new"
-	chmod 0644 "$conf.new"
-	mv "$conf.new" "$conf"
-	say "wrote $conf"
-fi
-getent group "$group" >/dev/null || groupadd --system "$group"
-# Accounts that uninstall.sh locked get their logins back.
-for u in $(getent group "$group" | cut -d: -f4 | tr ',' ' '); do
-	if [ -f "$state_dir/users/$u/record" ]; then
-		usermod --unlock --expiredate '' "$u" 2>/dev/null || true
-	fi
-done
-install -d -m 0755 "$state_dir"
-install -d -m 0700 "$state_dir/users"
-
-SSHBOX_ENGINE_SOCKET=$engine SSHBOX_BASE_REPO=$base_repo "$src/installer/image/build-base.sh"
-
-# The watchdog: systemd where it runs (real paths), else a supervised
-# background daemon.
-# A relocated unit dir gets the unit too, for the admin's own service manager.
-if uses_systemd || [ "$unit_dir" != /etc/systemd/system ]; then
-	install -d -m 0755 "$unit_dir"
-	sed -e "s|@SBINDIR@|$sbin|g" -e "s|@CONFIG@|$conf|g" "$src/installer/systemd/sshbox-watchdog.service.in" \
-		>"$unit_dir/sshbox-watchdog.service"
-fi
-if uses_systemd; then
-	systemctl daemon-reload
-	systemctl enable --now sshbox-watchdog.service
-	systemctl restart sshbox-watchdog.service
-else
-	log=/var/log/sshbox-watchdog.log
-	[ -n "$root" ] && { install -d -m 0755 "$root/var/log"; log=$root/var/log/sshbox-watchdog.log; }
-	"$src/installer/supervise.sh" restart "$sbin/sshbox-watchdog" "$conf" "$run_dir" "$log"
-fi
-say "watchdog running"
-
-# The sshd drop-in: written beside, validated with sshd -t, its effective
-# settings for a member of the group checked with sshd -T, then kept. A
-# config that fails either is never activated: the previous drop-in returns.
-mkdir -p "$dropin_dir"
-grep -qE "^\s*Include\s+$dropin_dir/\*\.conf" "$sshd_config" ||
-	{ echo "install.sh: $sshd_config does not include $dropin_dir/*.conf" >&2; exit 1; }
-new=$(mktemp "$dropin_dir/.sshbox.XXXXXX")
-sed -e "s|@GROUP@|$group|" -e "s|@SHIM@|$shim|" -e "s|@CONFIG@|$conf|" -e "s|@X11@|$x11|" \
-	"$src/installer/sshd/sshbox.conf.in" >"$new"
-chmod 644 "$new"
-saved=$(mktemp -d /var/tmp/sshbox-dropin.XXXXXX)
-for f in "$dropin" "$legacy_dropin"; do [ -f "$f" ] && cp -p "$f" "$saved/"; done
-restore_dropin() {
-	rm -f "$dropin" "$legacy_dropin"
-	for f in "$saved"/*; do [ -f "$f" ] && mv "$f" "$dropin_dir/"; done
-	rm -rf "$saved"
-}
-mv "$new" "$dropin"
-rm -f "$legacy_dropin" # an older install's name, which sorted after others
-mkdir -p /run/sshd
-if ! err=$(/usr/sbin/sshd -t -f "$sshd_config" 2>&1); then
-	restore_dropin
-	echo "install.sh: sshd rejects the configuration with the sshbox drop-in; nothing was reloaded:" >&2
-	echo "$err" >&2
-	exit 1
-fi
-# sshd -T resolves Match Group through the account database: a member is
-# needed; with none yet, a locked throwaway account stands in.
-member=$(getent group "$group" | cut -d: -f4 | cut -d, -f1)
-if [ -z "$member" ]; then
-	probe=sbxprobe$$
-	useradd --system --no-create-home --shell /usr/sbin/nologin --groups "$group" "$probe"
-	member=$probe
-fi
-eff=$(/usr/sbin/sshd -T -f "$sshd_config" -C "user=$member,host=localhost,addr=127.0.0.1" 2>&1) || {
-	restore_dropin
-	echo "install.sh: sshd -T failed for $member; nothing was reloaded:" >&2
-	echo "$eff" >&2
-	exit 1
-}
-want=("ForceCommand=exec $shim --config $conf" "AllowTcpForwarding=no"
-	"AllowStreamLocalForwarding=no" "PermitTunnel=no")
-for w in "${want[@]}"; do
-	key=${w%%=*} val=${w#*=}
-	got=$(awk -v k="${key,,}" '$1 == k {sub(/^[^ ]+ /, ""); print; exit}' <<<"$eff")
-	if [ "$got" != "$val" ]; then
-		restore_dropin
-		echo "install.sh: sshd's effective $key for members of group $group is \"$got\", not \"$val\":" \
-			"a file read before $dropin (in $sshd_config or $dropin_dir) sets it first;" \
-			"the previous drop-in was restored and sshd was not reloaded" >&2
-		exit 1
-	fi
-done
-if [ -n "$probe" ]; then userdel "$probe"; probe=; fi
-rm -rf "$saved"
-sshd_reload
-say "sshd drop-in $dropin active"
-
-if [ $demo = 1 ]; then
-	install -d -m 0700 "$key_dir"
-	[ -f "$key_dir/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C "sshbox demo" -f "$key_dir/id_ed25519"
-	"$sbin/sshbox" --config "$conf" createuser "$demo_user" "$base_repo:latest" "$key_dir/id_ed25519.pub"
-	say "demo user \"$demo_user\" ready; its key is $key_dir/id_ed25519"
-	port=$(/usr/sbin/sshd -T -f "$sshd_config" 2>/dev/null | awk '$1 == "port" && !p {p = $2} END {print p}')
-	say "logging in: ssh -i $key_dir/id_ed25519 -p ${port:-22} $demo_user@127.0.0.1 'hostname; cat /etc/os-release | head -1'"
-	ssh -F /dev/null -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile="$key_dir/known_hosts" \
-		-o IdentitiesOnly=yes -o BatchMode=yes -i "$key_dir/id_ed25519" -p "${port:-22}" "$demo_user@127.0.0.1" \
-		'echo "inside container $(hostname) as $(whoami): $(head -1 /etc/os-release)"'
-fi
-say "done"
+"$src/installer/setup.sh" "$@"

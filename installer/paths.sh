@@ -135,3 +135,19 @@ sshd_reload() {
 # uses_systemd: the watchdog runs as a systemd service (real paths, systemd
 # running); otherwise under installer/supervise.sh.
 uses_systemd() { [ "$default_paths" = 1 ] && [ -d /run/systemd/system ]; }
+
+# place_tree STAGE: moves the files of a `DESTDIR=STAGE cmake --install` to
+# their real paths, each by rename(2) within its directory: a running
+# program keeps its old inode and a new exec finds the whole old or the
+# whole new file, never a missing or half-written one. Unchanged files stay.
+place_tree() {
+	local stage=$1 f dest tmp
+	while IFS= read -r -d '' f; do
+		dest=${f#"$stage"}
+		cmp -s "$f" "$dest" && continue
+		install -d -m 0755 "${dest%/*}"
+		tmp=$(mktemp "${dest%/*}/.${dest##*/}.XXXXXX")
+		cp -p "$f" "$tmp"
+		mv -f "$tmp" "$dest"
+	done < <(find "$stage" -type f -print0)
+}

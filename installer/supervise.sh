@@ -25,8 +25,15 @@ stop() {
 
 start() {
 	"$bin" --help >/dev/null # fail here, not in the loop, if it cannot run
+	# The daemon keeps no descriptor of whoever started it (dpkg's, an
+	# installer's pipes, a test's fifos): they would stay open as long as it
+	# runs, and a reader waiting for their EOF would wait for ever.
 	# shellcheck disable=SC2016 # $0, $1, $!: the inner bash expands them
 	setsid bash -c '
+		for fd in /proc/$$/fd/*; do
+			fd=${fd##*/}
+			[ "$fd" -gt 2 ] && eval "exec $fd>&-"
+		done
 		trap "exit 0" TERM
 		while :; do
 			"$0" --config "$1" &

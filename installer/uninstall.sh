@@ -7,15 +7,18 @@
 # would get a host shell; install.sh unlocks them again.
 #   installer/uninstall.sh [--purge] [--root DIR] [path and name options]
 # Takes the same path and name options as install.sh (installer/paths.sh):
-# give the ones the install was made with.
+# give the ones the install was made with. --packaged: the Debian package's
+# prerm; dpkg removes the binaries and the systemd unit itself.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 . "$src/installer/paths.sh"
 purge=0
+packaged=0
 paths_parse "$@"
 for arg in ${rest[@]+"${rest[@]}"}; do
 	case $arg in
 	--purge) purge=1 ;;
+	--packaged) packaged=1 ;;
 	-h | --help) sed -n '2,10p' "$0"; exit 0 ;;
 	*) echo "uninstall.sh: unknown option \"$arg\"" >&2; exit 2 ;;
 	esac
@@ -29,7 +32,7 @@ for u in $(members); do
 	if [ $purge = 1 ] && [ -x "$sbin/sshbox" ]; then
 		"$sbin/sshbox" --config "$conf" cleanuser "$u" --purge || true
 	else
-		usermod --lock --expiredate 1 "$u" && say "locked account $u (install.sh unlocks it)"
+		usermod --lock --expiredate 1 "$u" && say "locked account $u (installing again unlocks it)"
 	fi
 done
 
@@ -49,13 +52,13 @@ for f in "$dropin" "$legacy_dropin"; do
 	fi
 done
 
-if uses_systemd && [ -f "$unit_dir/sshbox-watchdog.service" ]; then
+if uses_systemd && { [ $packaged = 1 ] || [ -f "$unit_dir/sshbox-watchdog.service" ]; }; then
 	systemctl disable --now sshbox-watchdog.service 2>/dev/null || true
-	rm -f "$unit_dir/sshbox-watchdog.service"
+	[ $packaged = 1 ] || rm -f "$unit_dir/sshbox-watchdog.service"
 	systemctl daemon-reload 2>/dev/null || true
 else
 	"$src/installer/supervise.sh" stop "$sbin/sshbox-watchdog" "$conf" "$run_dir" || true
-	rm -f "$unit_dir/sshbox-watchdog.service"
+	[ $packaged = 1 ] || rm -f "$unit_dir/sshbox-watchdog.service"
 fi
 say "watchdog stopped"
 
@@ -82,10 +85,12 @@ if [ $purge = 1 ] && command -v curl >/dev/null; then
 	say "purged containers, volumes, committed images, state and config of instance $inst"
 fi
 
-rm -f "$sbin/sshbox-watchdog" "$sbin/sshbox"
-rm -rf "$prefix/libexec/sshbox"
+if [ $packaged = 0 ]; then
+	rm -f "$sbin/sshbox-watchdog" "$sbin/sshbox"
+	rm -rf "$prefix/libexec/sshbox"
+	say "removed binaries under $prefix"
+fi
 rm -rf "$run_dir"
-say "removed binaries under $prefix"
 if getent group "$group" >/dev/null && [ -z "$(members)" ]; then
 	groupdel "$group" && say "removed group $group"
 fi

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "proto.h"
 #include "sshconfig.h"
+#include "version.h"
 #include "watchdog_client.h"
 
 /* Status for failures of sshbox itself (not of the user's command). */
@@ -80,7 +81,7 @@ static int run_jump(int wd, struct rejoin_ctx *rctx, const struct proto_request 
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: sshbox-shim [--config FILE]\n"
+	fprintf(f, "usage: sshbox-shim [--config FILE] [--version]\n"
 	           "       sshbox-shim -c COMMAND   (as an sshbox account's login shell)\n"
 	           "Run by sshd as ForceCommand; the requested command is in "
 	           "SSH_ORIGINAL_COMMAND.\n");
@@ -151,6 +152,7 @@ int main(int argc, char **argv)
 	}
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
 	                                     {"help", no_argument, NULL, 'h'},
+	                                     {"version", no_argument, NULL, 'V'},
 	                                     {NULL, 0, NULL, 0}};
 	int o;
 	while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
@@ -160,6 +162,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("sshbox-shim %s\n", SSHBOX_VERSION_STRING);
 			return 0;
 		default:
 			usage(stderr);

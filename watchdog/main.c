@@ -35,12 +35,14 @@
 #include "kvfile.h"
 #include "server.h"
 #include "session.h"
+#include "version.h"
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: sshbox-watchdog [--config FILE] [--stderr]\n"
+	fprintf(f, "usage: sshbox-watchdog [--config FILE] [--stderr] [--version]\n"
 	           "  --config FILE  configuration (default " SSHBOX_DEFAULT_CONFIG ")\n"
-	           "  --stderr       also log to standard error\n");
+	           "  --stderr       also log to standard error\n"
+	           "  --version      print the version and build id\n");
 }
 
 /* The pid in the pid file beside the socket is running. A watchdog killed
@@ -149,6 +151,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
 	                                     {"stderr", no_argument, NULL, 'e'},
 	                                     {"help", no_argument, NULL, 'h'},
+	                                     {"version", no_argument, NULL, 'V'},
 	                                     {NULL, 0, NULL, 0}};
 	int o;
 	while ((o = getopt_long(argc, argv, "c:eh", opts, NULL)) != -1) {
@@ -161,6 +164,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("sshbox-watchdog %s\n", SSHBOX_VERSION_STRING);
 			return 0;
 		default:
 			usage(stderr);
@@ -219,9 +225,11 @@ int main(int argc, char **argv)
 		log_err("%s", err.msg[0] ? err.msg : "cannot start threads");
 		return 1;
 	}
-	log_info("listening on %s (instance \"%s\", engine %s); %lld descriptors, at most %d "
+	log_info("sshbox-watchdog %s listening on %s (instance \"%s\", engine %s); %lld "
+	         "descriptors, at most %d "
 	         "connections",
-	         cfg.socket, cfg.instance, cfg.engine, nofile, admit_caps_for(nofile).total);
+	         SSHBOX_VERSION_STRING, cfg.socket, cfg.instance, cfg.engine, nofile,
+	         admit_caps_for(nofile).total);
 	if (strncmp(cfg.engine, "tcp://", 6) == 0 && cfg.cert_path[0] == '\0')
 		log_warn("engine %s is plain TCP without TLS: whoever reaches it is root on the "
 		         "engine's host; set engine_cert_path",

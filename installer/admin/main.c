@@ -8,6 +8,7 @@
 #include "admin.h"
 #include "config.h"
 #include "err.h"
+#include "version.h"
 
 static void usage(FILE *f)
 {
@@ -15,7 +16,8 @@ static void usage(FILE *f)
 	           "  createuser USER IMAGE PUBKEY_FILE [--memory SIZE] [--cpus N] [--pids N] "
 	           "[--fuse]\n"
 	           "  list\n"
-	           "  status USER\n");
+	           "  status USER\n"
+	           "  version\n");
 }
 
 int main(int argc, char **argv)
@@ -25,6 +27,9 @@ int main(int argc, char **argv)
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
 			config_path = argv[++i];
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("sshbox %s\n", SSHBOX_VERSION_STRING);
+			return 0;
 		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			usage(stdout);
 			return 0;
@@ -37,6 +42,10 @@ int main(int argc, char **argv)
 	if (i >= argc) {
 		usage(stderr);
 		return 2;
+	}
+	if (strcmp(argv[i], "version") == 0) {
+		printf("sshbox %s\n", SSHBOX_VERSION_STRING);
+		return 0;
 	}
 	if (geteuid() != 0) {
 		fprintf(stderr, "sshbox: must be run as root\n");
