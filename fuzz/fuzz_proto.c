@@ -10,12 +10,13 @@
 
 static const char *const op_names[] = {
     [PROTO_OP_LOGIN] = "login", [PROTO_OP_REJOIN] = "rejoin", [PROTO_OP_VERB] = "verb",
-    [PROTO_OP_LIST] = "list",   [PROTO_OP_HANGUP] = "hangup",
+    [PROTO_OP_LIST] = "list",   [PROTO_OP_HANGUP] = "hangup", [PROTO_OP_LEAVING] = "leaving",
+    [PROTO_OP_END] = "end",
 };
 
 static void check_request(const struct proto_request *req)
 {
-	FUZZ_CHECK(req->op >= PROTO_OP_LOGIN && req->op <= PROTO_OP_HANGUP);
+	FUZZ_CHECK(req->op >= PROTO_OP_LOGIN && req->op <= PROTO_OP_END);
 	FUZZ_CHECK(strnlen(req->session, sizeof(req->session)) == PROTO_SESSION_LEN);
 	FUZZ_CHECK_STR(req->verb);
 	FUZZ_CHECK(req->argc >= 0 && req->argc <= PROTO_MAX_ARGS);

@@ -245,7 +245,9 @@ int proto_parse_request(const json_t *msg, struct proto_request *ret_req, struct
 	{
 		if (strcmp(key, "v") != 0 && strcmp(key, "op") != 0 &&
 		    strcmp(key, "session") != 0 && strcmp(key, "verb") != 0 &&
-		    strcmp(key, "args") != 0)
+		    strcmp(key, "args") != 0 && strcmp(key, "audit") != 0 &&
+		    strcmp(key, "status") != 0 && strcmp(key, "signal") != 0 &&
+		    strcmp(key, "bytes_in") != 0 && strcmp(key, "bytes_out") != 0)
 			return err_set(err, EBADMSG, "unknown member \"%.32s\"", key);
 	}
 	json_t *v = json_object_get(msg, "v");
@@ -266,8 +268,17 @@ int proto_parse_request(const json_t *msg, struct proto_request *ret_req, struct
 		req.op = PROTO_OP_HANGUP;
 	else if (strcmp(op, "leaving") == 0)
 		req.op = PROTO_OP_LEAVING;
+	else if (strcmp(op, "end") == 0)
+		req.op = PROTO_OP_END;
 	else
 		return err_set(err, EBADMSG, "unknown op \"%.15s\"", op);
+	if (req.op != PROTO_OP_END &&
+	    (json_object_get(msg, "status") || json_object_get(msg, "signal") ||
+	     json_object_get(msg, "bytes_in") || json_object_get(msg, "bytes_out")))
+		return err_set(err, EBADMSG, "only \"end\" carries an exit status and byte counts");
+	if (json_object_get(msg, "audit") != NULL && req.op != PROTO_OP_LOGIN &&
+	    req.op != PROTO_OP_VERB)
+		return err_set(err, EBADMSG, "only \"login\" and \"verb\" carry \"audit\"");
 	if (get_string(msg, "session", req.session, sizeof(req.session), 1, err) < 0)
 		return -1;
 	if (!is_uuid(req.session))

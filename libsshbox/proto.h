@@ -26,6 +26,10 @@
  *   "list"    (root only) the watchdog's view of every user it knows:
  *             "users":[{"name","sessions","daemon","idle_since","stop_in"},
  *             plus "busy_tenths" and "busy_left" (seconds) while kept busy].
+ *   "end"     sent on a session's connection just before the shim exits: how
+ *             the session ended, for the audit log (auditmsg.h; no reply).
+ * "login" and "verb" may carry "audit" (auditmsg.h): what the shim saw of
+ * the outer session. A bad one is logged and left out; the request goes on.
  * Replies: {"ok":true,...} or {"ok":false,"error":MESSAGE_FOR_THE_USER}.
  * Notices (watchdog -> shim, on a live session's connection, unasked):
  *   {"v":1,"op":"notice","message":TEXT_FOR_THE_USER}, e.g. when the kernel
@@ -49,7 +53,8 @@ enum proto_op {
 	PROTO_OP_VERB,
 	PROTO_OP_LIST,
 	PROTO_OP_HANGUP,
-	PROTO_OP_LEAVING
+	PROTO_OP_LEAVING,
+	PROTO_OP_END
 };
 
 struct proto_request {

@@ -22,8 +22,10 @@ struct inner_params {
 };
 
 struct inner_result {
-	int exit_status; /* inner exit status; 255 when neither status nor signal came */
-	int exit_signal; /* 0, or the signal the inner command died of */
+	int exit_status;           /* inner exit status; 255 when neither status nor signal came */
+	int exit_signal;           /* 0, or the signal the inner command died of */
+	char exit_signal_name[16]; /* its name as the container's sshd sent it */
+	unsigned long long bytes_in, bytes_out; /* from and to the user */
 };
 
 /* Runs the session to its end. -1 with err set when setup failed (nothing

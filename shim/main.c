@@ -17,6 +17,7 @@
 #include "jump.h"
 #include "log.h"
 #include "proto.h"
+#include "report.h"
 #include "sshconfig.h"
 #include "watchdog_client.h"
 
@@ -26,12 +27,15 @@
 struct rejoin_ctx {
 	const char *socket;
 	const char *session;
+	int current; /* the session's watchdog connection now, -1 while there is none */
 };
 
 static int rejoin(void *ctx)
 {
 	struct rejoin_ctx *r = ctx;
+	r->current = -1; /* the relay closed the old one */
 	int wd = watchdog_rejoin(r->socket, r->session);
+	r->current = wd;
 	if (wd >= 0)
 		log_info("session %s: re-registered with the restarted watchdog", r->session);
 	return wd;
@@ -75,6 +79,7 @@ static int run_jump(int wd, struct rejoin_ctx *rctx, const struct proto_request 
 	}
 	log_info("session %s: jump ended: %llu bytes to the container, %llu from it", rctx->session,
 	         st.up, st.down);
+	report_end(rctx->current, rctx->session, 0, NULL, st.up, st.down);
 	return 0;
 }
 
@@ -218,7 +223,11 @@ int main(int argc, char **argv)
 		                "your admin\n");
 		return SHIM_FAILURE;
 	}
-	struct rejoin_ctx rctx = {.socket = cfg.socket, .session = session};
+	struct rejoin_ctx rctx = {.socket = cfg.socket, .session = session, .current = wd};
+	watchdog_set_audit(report_outer(!is_verb                         ? report_kind(command)
+	                                : strcmp(verb.verb, "jump") == 0 ? "jump"
+	                                                                 : "verb",
+	                                is_verb ? NULL : command));
 	if (is_verb) {
 		log_info("session %s: host verb \"%s\"", session, verb.verb);
 		if (strcmp(verb.verb, "jump") == 0)
@@ -251,6 +260,8 @@ int main(int argc, char **argv)
 	}
 	log_info("session %s: ended with %s %d", session, res.exit_signal ? "signal" : "status",
 	         res.exit_signal ? res.exit_signal : res.exit_status);
+	report_end(rctx.current, session, res.exit_status,
+	           res.exit_signal ? res.exit_signal_name : NULL, res.bytes_in, res.bytes_out);
 	if (res.exit_signal) {
 		/* Die of the same signal, so sshd reports exit-signal to the client. */
 		signal(res.exit_signal, SIG_DFL);

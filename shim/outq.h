@@ -15,6 +15,7 @@
 struct outq {
 	int fd;
 	size_t off, len;
+	unsigned long long total; /* bytes taken from the channel, for the audit log */
 	char buf[OUTQ_SIZE];
 };
 

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -62,6 +63,7 @@ static void on_exit_signal(ssh_session s, ssh_channel ch, const char *signal, in
 {
 	struct relay *r = userdata;
 	r->exit_signal = signal_number(signal);
+	snprintf(r->exit_signal_name, sizeof(r->exit_signal_name), "%s", signal);
 	r->wake = 1;
 }
 
@@ -187,8 +189,10 @@ static void input_push(struct relay *r, struct input *in)
 	if (in->off < in->len && ssh_channel_window_size(r->channel) > 0) {
 		int n =
 		    ssh_channel_write(r->channel, in->buf + in->off, (uint32_t)(in->len - in->off));
-		if (n > 0)
+		if (n > 0) {
 			in->off += (size_t)n;
+			r->bytes_in += (unsigned long long)n;
+		}
 	}
 	if (in->off == in->len)
 		in->off = in->len = 0;

@@ -45,9 +45,21 @@ static char *dup_member(json_t *msg, const char *key)
 	return v ? strdup(v) : NULL;
 }
 
+static json_t *session_audit;
+
+void watchdog_set_audit(json_t *audit)
+{
+	json_decref(session_audit);
+	session_audit = audit;
+}
+
 int watchdog_request(int wd, json_t *req, int timeout_ms, json_t **ret_reply, int *ret_fd,
                      struct err *err)
 {
+	const char *op = json_string_value(json_object_get(req, "op"));
+	if (session_audit != NULL && op != NULL &&
+	    (strcmp(op, "login") == 0 || strcmp(op, "verb") == 0))
+		json_object_set(req, "audit", session_audit);
 	int rc = req != NULL ? proto_send(wd, req, -1, 10000, err)
 	                     : err_set(err, ENOMEM, "cannot encode the request");
 	json_decref(req);

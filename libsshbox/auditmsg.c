@@ -1,0 +1,193 @@
+#include "auditmsg.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+
+/* The length of the valid UTF-8 sequence at s (n bytes left), 0 if none. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	size_t want;
+	unsigned min;
+	unsigned cp;
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xe0) == 0xc0) {
+		want = 2, min = 0x80, cp = s[0] & 0x1f;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		want = 3, min = 0x800, cp = s[0] & 0x0f;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		want = 4, min = 0x10000, cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (n < want)
+		return 0;
+	for (size_t i = 1; i < want; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return want;
+}
+
+size_t auditmsg_utf8_prefix(const char *s, size_t len, size_t max, char *dst)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t in = 0, out = 0;
+	while (in < len && out < max) {
+		size_t n = utf8_seq(u + in, len - in);
+		if (n == 0) {
+			/* NUL, too, would end the C string early. */
+			dst[out++] = '?';
+			in++;
+			continue;
+		}
+		if (out + n > max)
+			break;
+		if (n == 1 && u[in] == 0)
+			dst[out++] = '?';
+		else
+			memcpy(dst + out, s + in, n), out += n;
+		in += n;
+	}
+	dst[out] = '\0';
+	return out;
+}
+
+static int is_hex64(const char *s)
+{
+	if (strlen(s) != 64)
+		return 0;
+	for (int i = 0; i < 64; i++)
+		if (strchr("0123456789abcdef", s[i]) == NULL || s[i] == 0)
+			return 0;
+	return 1;
+}
+
+/* A string member into dst: type, length, no NUL. */
+static int string_member(const json_t *o, const char *key, char *dst, size_t size, struct err *err)
+{
+	json_t *v = json_object_get(o, key);
+	if (!json_is_string(v))
+		return err_set(err, EBADMSG, "audit field \"%s\" is missing or not a string", key);
+	size_t n = json_string_length(v);
+	if (n >= size || strlen(json_string_value(v)) != n)
+		return err_set(err, EBADMSG, "audit field \"%s\" is too long or holds a NUL", key);
+	memcpy(dst, json_string_value(v), n + 1);
+	return 0;
+}
+
+static int integer_member(const json_t *o, const char *key, long long min, long long max,
+                          long long *ret, struct err *err)
+{
+	json_t *v = json_object_get(o, key);
+	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
+		return err_set(err, EBADMSG, "audit field \"%s\" is missing or out of range", key);
+	*ret = json_integer_value(v);
+	return 0;
+}
+
+static int only_members(const json_t *o, const char *const *allowed, struct err *err)
+{
+	const char *key;
+	json_t *member;
+	json_object_foreach((json_t *)o, key, member)
+	{
+		int known = 0;
+		for (size_t i = 0; allowed[i] != NULL; i++)
+			known |= strcmp(key, allowed[i]) == 0;
+		if (!known)
+			return err_set(err, EBADMSG, "unknown audit field \"%.32s\"", key);
+	}
+	return 0;
+}
+
+int auditmsg_parse_info(const json_t *audit, struct audit_info *ret_info, struct err *err)
+{
+	static const char *const allowed[] = {"kind",          "client",         "port", "command",
+	                                      "command_bytes", "command_sha256", NULL};
+	static const char *const kinds[] = {"shell", "exec", "sftp", "scp", "verb", "jump"};
+	struct audit_info info;
+	long long n;
+	memset(&info, 0, sizeof(info));
+	if (!json_is_object(audit))
+		return err_set(err, EBADMSG, "audit field \"audit\" is not an object");
+	if (only_members(audit, allowed, err) < 0 ||
+	    string_member(audit, "kind", info.kind, sizeof(info.kind), err) < 0)
+		return -1;
+	int known = 0;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		known |= strcmp(info.kind, kinds[i]) == 0;
+	if (!known)
+		return err_set(err, EBADMSG, "audit field \"kind\" is not a known kind");
+	unsigned char addr[16];
+	if (string_member(audit, "client", info.client, sizeof(info.client), err) < 0)
+		return -1;
+	if (inet_pton(AF_INET, info.client, addr) != 1 &&
+	    inet_pton(AF_INET6, info.client, addr) != 1)
+		return err_set(err, EBADMSG, "audit field \"client\" is not an IP address");
+	if (integer_member(audit, "port", 1, 65535, &n, err) < 0)
+		return -1;
+	info.port = (int)n;
+	if (string_member(audit, "command", info.command, sizeof(info.command), err) < 0 ||
+	    integer_member(audit, "command_bytes", 0, 1LL << 40, &info.command_bytes, err) < 0 ||
+	    string_member(audit, "command_sha256", info.command_sha256, sizeof(info.command_sha256),
+	                  err) < 0)
+		return -1;
+	if (!is_hex64(info.command_sha256))
+		return err_set(err, EBADMSG, "audit field \"command_sha256\" is not a sha256");
+	size_t len = strlen(info.command);
+	/* The kept prefix is at most 4 KiB and can only be shorter than the
+	 * whole when it was cut (a cut UTF-8 sequence loses up to 3 bytes). */
+	if ((long long)len > info.command_bytes ||
+	    ((long long)len < info.command_bytes && len + 4 <= AUDIT_COMMAND_MAX &&
+	     info.command_bytes <= AUDIT_COMMAND_MAX))
+		return err_set(err, EBADMSG,
+		               "audit field \"command_bytes\" does not fit the command");
+	if (strcmp(info.kind, "shell") == 0 && info.command_bytes != 0)
+		return err_set(err, EBADMSG, "audit field \"command\" is set for a shell");
+	*ret_info = info;
+	return 0;
+}
+
+int auditmsg_parse_end(const json_t *msg, struct audit_end *ret_end, struct err *err)
+{
+	static const char *const allowed[] = {"v",      "op",       "session",   "status",
+	                                      "signal", "bytes_in", "bytes_out", NULL};
+	struct audit_end end;
+	long long n;
+	memset(&end, 0, sizeof(end));
+	end.status = -1;
+	if (only_members(msg, allowed, err) < 0)
+		return -1;
+	int has_status = json_object_get(msg, "status") != NULL;
+	int has_signal = json_object_get(msg, "signal") != NULL;
+	if (has_status && has_signal)
+		return err_set(err, EBADMSG, "audit fields \"status\" and \"signal\" both set");
+	if (has_status) {
+		if (integer_member(msg, "status", 0, 255, &n, err) < 0)
+			return -1;
+		end.status = (int)n;
+	}
+	if (has_signal) {
+		if (string_member(msg, "signal", end.signal, sizeof(end.signal), err) < 0)
+			return -1;
+		for (const char *p = end.signal; *p; p++)
+			if (*p < 'A' || *p > 'Z')
+				return err_set(err, EBADMSG,
+				               "audit field \"signal\" is not a name");
+		if (end.signal[0] == '\0')
+			return err_set(err, EBADMSG, "audit field \"signal\" is empty");
+	}
+	if (integer_member(msg, "bytes_in", 0, (long long)(~0ULL >> 1), &n, err) < 0)
+		return -1;
+	end.bytes_in = (unsigned long long)n;
+	if (integer_member(msg, "bytes_out", 0, (long long)(~0ULL >> 1), &n, err) < 0)
+		return -1;
+	end.bytes_out = (unsigned long long)n;
+	*ret_end = end;
+	return 0;
+}
