@@ -4,59 +4,6 @@
 #include <errno.h>
 #include <string.h>
 
-/* The length of the valid UTF-8 sequence at s (n bytes left), 0 if none. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	size_t want;
-	unsigned min;
-	unsigned cp;
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0) {
-		want = 2, min = 0x80, cp = s[0] & 0x1f;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		want = 3, min = 0x800, cp = s[0] & 0x0f;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		want = 4, min = 0x10000, cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < want)
-		return 0;
-	for (size_t i = 1; i < want; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return want;
-}
-
-size_t auditmsg_utf8_prefix(const char *s, size_t len, size_t max, char *dst)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t in = 0, out = 0;
-	while (in < len && out < max) {
-		size_t n = utf8_seq(u + in, len - in);
-		if (n == 0) {
-			/* NUL, too, would end the C string early. */
-			dst[out++] = '?';
-			in++;
-			continue;
-		}
-		if (out + n > max)
-			break;
-		if (n == 1 && u[in] == 0)
-			dst[out++] = '?';
-		else
-			memcpy(dst + out, s + in, n), out += n;
-		in += n;
-	}
-	dst[out] = '\0';
-	return out;
-}
-
 static int is_hex64(const char *s)
 {
 	if (strlen(s) != 64)

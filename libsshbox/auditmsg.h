@@ -42,9 +42,4 @@ int auditmsg_parse_info(const json_t *audit, struct audit_info *ret_info, struct
 /* Checks an "end" request's fields (v, op and session are proto.c's). */
 int auditmsg_parse_end(const json_t *msg, struct audit_end *ret_end, struct err *err);
 
-/* Copies at most max bytes of s into dst (size > max) so that the copy is
- * valid UTF-8: a sequence cut at the end is dropped, invalid bytes become
- * '?'. Returns the length written. JSON strings must be UTF-8. */
-size_t auditmsg_utf8_prefix(const char *s, size_t len, size_t max, char *dst);
-
 #endif

@@ -3,6 +3,7 @@
 #ifndef SSHBOX_INNER_H
 #define SSHBOX_INNER_H
 
+#include "castsend.h"
 #include "err.h"
 
 /* Reconnects to the watchdog after it restarted and re-registers this
@@ -18,6 +19,7 @@ struct inner_params {
 	const char *session_id;     /* UUID; SSHBOX_SESSION in the container */
 	int watchdog_fd;            /* the session's reference; watched for hangup */
 	inner_rejoin_fn rejoin;     /* may be NULL */
+	struct castsend *cast;      /* the session's recording, or NULL */
 	void *rejoin_ctx;
 };
 

@@ -6,10 +6,12 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <string.h>
 #include <unistd.h>
 #include <uuid/uuid.h>
 
+#include "castsend.h"
 #include "config.h"
 #include "err.h"
 #include "hostverb.h"
@@ -81,6 +83,21 @@ static int run_jump(int wd, struct rejoin_ctx *rctx, const struct proto_request 
 	         st.up, st.down);
 	report_end(rctx->current, rctx->session, 0, NULL, st.up, st.down);
 	return 0;
+}
+
+/* The login reply said this session is recorded: the user is told before
+ * anything else, then the terminal's bytes go to the watchdog. When the
+ * recorder refuses (the user's space is full), the session goes on. */
+static void start_recording(struct castsend *cast, const struct config *cfg, const char *session,
+                            const struct login_reply *reply)
+{
+	struct err err = {0};
+	fprintf(stderr, "sshbox: %s\r\n", reply->notice ? reply->notice : "this session is recorded");
+	if (castsend_open(cast, cfg->socket, session, strcmp(reply->record, "pty+input") == 0,
+	                  &err) < 0) {
+		log_warn("session %s: not recorded: %s", session, err.msg);
+		fprintf(stderr, "sshbox: not recorded: %s\r\n", err.msg);
+	}
 }
 
 static void usage(FILE *f)
@@ -172,6 +189,9 @@ int main(int argc, char **argv)
 		}
 	}
 	log_open("sshbox-shim", 0);
+	/* No other process of the user's may read or steer this one: it holds
+	 * the inner key and carries the session's recording. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	proto_wipe_json_memory();
 	signal(SIGPIPE, SIG_IGN);
 
@@ -242,6 +262,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sshbox: %s\n", err.msg);
 		return SHIM_FAILURE;
 	}
+	struct castsend cast = {.fd = -1};
+	if (reply.record != NULL && isatty(STDIN_FILENO))
+		start_recording(&cast, &cfg, session, &reply);
 	struct inner_params p = {.fd = reply.sshd_fd,
 	                         .pinned_hostkey = reply.hostkey,
 	                         .private_key = reply.key,
@@ -249,10 +272,12 @@ int main(int argc, char **argv)
 	                         .session_id = session,
 	                         .watchdog_fd = wd,
 	                         .rejoin = rejoin,
-	                         .rejoin_ctx = &rctx};
+	                         .rejoin_ctx = &rctx,
+	                         .cast = cast.fd >= 0 ? &cast : NULL};
 	struct inner_result res = {.exit_status = SHIM_FAILURE};
 	int rc = inner_session_run(&p, &res, &err);
 	login_reply_clear(&reply);
+	castsend_close(&cast);
 	if (rc < 0) {
 		log_err("session %s: %s", session, err.msg);
 		fprintf(stderr, "sshbox: %s\n", err.msg);

@@ -33,6 +33,8 @@ int outq_pump(struct outq *q, ssh_channel ch, int is_stderr)
 		q->len = (size_t)n;
 		q->off = 0;
 		q->total += (unsigned long long)n;
+		if (q->tap != NULL)
+			q->tap(q->tap_ctx, q->buf, q->len);
 	}
 }
 

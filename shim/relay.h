@@ -34,6 +34,7 @@ struct relay {
 	const char *session_id;
 	inner_rejoin_fn rejoin;
 	void *rejoin_ctx;
+	struct castsend *cast; /* the recording, or NULL */
 };
 
 void relay_init(struct relay *r, ssh_session s, const struct inner_params *p);

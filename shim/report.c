@@ -8,6 +8,7 @@
 #include "auditmsg.h"
 #include "command.h"
 #include "proto.h"
+#include "utf8.h"
 
 const char *report_kind(const char *command)
 {
@@ -61,7 +62,7 @@ json_t *report_outer(const char *kind, const char *command)
 	size_t len = command != NULL ? strlen(command) : 0;
 	if (sha256_hex(command != NULL ? command : "", len, sum) < 0)
 		return NULL;
-	auditmsg_utf8_prefix(command != NULL ? command : "", len, AUDIT_COMMAND_MAX, prefix);
+	utf8_prefix(command != NULL ? command : "", len, AUDIT_COMMAND_MAX, prefix);
 	return json_pack("{s:s,s:s,s:I,s:s,s:I,s:s}", "kind", kind, "client", addr, "port",
 	                 (json_int_t)port, "command", prefix, "command_bytes", (json_int_t)len,
 	                 "command_sha256", sum);

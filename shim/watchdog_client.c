@@ -91,6 +91,8 @@ int watchdog_login(int wd, const char *session_id, struct login_reply *ret, stru
 	}
 	ret->hostkey = dup_member(msg, "hostkey");
 	ret->key = dup_member(msg, "key");
+	ret->record = dup_member(msg, "record");
+	ret->notice = dup_member(msg, "notice");
 	if (fd < 0 || ret->hostkey == NULL || ret->key == NULL) {
 		err_set(err, EPROTO, "the watchdog's answer is incomplete");
 		goto fail;
@@ -112,7 +114,9 @@ void login_reply_clear(struct login_reply *r)
 		memset(r->key, 0, strlen(r->key));
 	free(r->key);
 	free(r->hostkey);
-	r->key = r->hostkey = NULL;
+	free(r->record);
+	free(r->notice);
+	r->key = r->hostkey = r->record = r->notice = NULL;
 	r->sshd_fd = -1;
 }
 

@@ -28,6 +28,8 @@ struct login_reply {
 	int sshd_fd;   /* connected to the container's sshd */
 	char *hostkey; /* pinned public key, one line */
 	char *key;     /* inner private key */
+	char *record;  /* "pty" or "pty+input" when this session is recorded, else NULL */
+	char *notice;  /* what to tell the user then */
 };
 
 /* Sends "login" and reads the reply. On refusal err holds the watchdog's

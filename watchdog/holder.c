@@ -13,14 +13,17 @@
 #include "engine.h"
 #include "hangup.h"
 #include "log.h"
+#include "recorder.h"
 
 static int epfd = -1;
 
 /* The end line: the shim's account of how it ended if it gave one, else
  * only that the connection closed (the shim died, or an old shim). */
-static void audit_session_end(const struct conn *c)
+static void audit_session_end(const struct conn *c, int unrecorded)
 {
 	json_t *f = c->audit != NULL ? audit_info_fields(c->audit) : json_object();
+	if (unrecorded) /* no terminal (exec, sftp), or the shim never sent it */
+		json_object_set_new(f, "recorded", json_false());
 	if (c->end != NULL) {
 		if (c->end->signal[0])
 			json_object_set_new(f, "signal", json_string(c->end->signal));
@@ -42,7 +45,7 @@ static void end_session(struct conn *c)
 	int n = state_session_end(c->held);
 	log_info("user \"%s\" uid %u session %s: session closed (%d live)", c->user,
 	         (unsigned)c->uid, c->session, n);
-	audit_session_end(c);
+	audit_session_end(c, recorder_forget(c->session));
 	conn_end(c);
 }
 

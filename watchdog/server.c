@@ -27,6 +27,7 @@
 #include "pidfd.h"
 #include "proto.h"
 #include "record.h"
+#include "recorder.h"
 #include "session.h"
 #include "thread.h"
 #include "verbs.h"
@@ -108,6 +109,28 @@ static int read_text(const struct config *cfg, const char *user, const char *lea
 	return kv_read_file(path, 1, buf, size, &len, err);
 }
 
+/* A recorded user's login: the reply says so (the shim shows the notice and
+ * sends its terminal's bytes when it has one). */
+static void offer_recording(const struct conn *c, const struct config *cfg,
+                            const struct user_record *rec, json_t *reply)
+{
+	int mode = recorder_mode(cfg, rec);
+	if (mode == RECORD_NONE || reply == NULL)
+		return;
+	if (recorder_offer(c->user, c->session) < 0) {
+		log_err("user \"%s\" uid %u session %s: not recorded: too many recordings pending",
+		        c->user, (unsigned)c->uid, c->session);
+		return;
+	}
+	json_object_set_new(reply, "record", json_string(record_mode_name(mode)));
+	json_object_set_new(reply, "notice",
+	                    json_string(mode == RECORD_PTY_INPUT
+	                                    ? "this session is recorded (what you type and "
+	                                      "what is shown) by the administrators of this host"
+	                                    : "this session is recorded (what is shown) by the "
+	                                      "administrators of this host"));
+}
+
 static int handle_login(struct conn *c, const struct config *cfg, const struct user_record *rec)
 {
 	struct err err = {0};
@@ -181,6 +204,7 @@ static int handle_login(struct conn *c, const struct config *cfg, const struct u
 	}
 	hostkey[strcspn(hostkey, "\n")] = '\0';
 	json_t *r = json_pack("{s:b,s:s,s:s}", "ok", 1, "hostkey", hostkey, "key", key);
+	offer_recording(c, cfg, rec, r);
 	memset(key, 0, sizeof(key));
 	if (proto_send(c->fd, r, sshd, REPLY_TIMEOUT_MS, &err) == 0)
 		rc = 0;
@@ -372,6 +396,9 @@ static void serve(struct conn *c)
 		json_decref(r);
 		break;
 	}
+	case PROTO_OP_RECORD:
+		recorder_run(c, &cfg, &rec, &req);
+		break;
 	case PROTO_OP_LIST:   /* answered above, for root only */
 	case PROTO_OP_HANGUP: /* only within a session */
 	case PROTO_OP_LEAVING:
