@@ -78,13 +78,14 @@ if [ $purge = 1 ] && command -v curl >/dev/null; then
 	done
 	# Flag dirs are tmpfs mounts of their own (watchdog/flags.c).
 	findmnt -rn -o TARGET | awk -v p="$state_dir/" 'index($0, p) == 1' | sort -r | xargs -r -n1 umount -l
-	rm -rf "$state_dir" "$conf_dir"
+	rm -rf "$state_dir" "$conf_dir" "$log_dir"
 	say "purged containers, volumes, committed images, state and config of instance $inst"
 fi
 
 rm -f "$sbin/sshbox-watchdog" "$sbin/sshbox"
 rm -rf "$prefix/libexec/sshbox"
 rm -rf "$run_dir"
+rm -f "$logrotate_dir/$instance"
 say "removed binaries under $prefix"
 if getent group "$group" >/dev/null && [ -z "$(members)" ]; then
 	groupdel "$group" && say "removed group $group"
