@@ -51,7 +51,8 @@ size_t asciicast_event(char *out, double t, char type, struct cast_stream *st, c
 		size_t avail = total - i < 4 ? total - i : 4;
 		for (size_t k = 0; k < avail; k++) {
 			size_t at = i + k;
-			buf[3 + k] = at < total - len ? buf[at] : (unsigned char)data[at - (total - len)];
+			buf[3 + k] =
+			    at < total - len ? buf[at] : (unsigned char)data[at - (total - len)];
 		}
 		int n = utf8_sequence(buf + 3, avail);
 		if (n < 0) { /* cut short by the end of this chunk: next time */
@@ -60,8 +61,9 @@ size_t asciicast_event(char *out, double t, char type, struct cast_stream *st, c
 			break;
 		}
 		if (n == 0) {
-			memcpy(out + o, "\xef\xbf\xbd", 3); /* U+FFFD */
-			o += 3;
+			out[o++] = '\xef'; /* U+FFFD, the replacement character */
+			out[o++] = '\xbf';
+			out[o++] = '\xbd';
 			i++;
 		} else if (n == 1) {
 			o += escape_ascii(out + o, buf[3]);

@@ -246,8 +246,8 @@ static int parse_terminal(const json_t *msg, struct proto_request *req, struct e
 	if (get_string(msg, "term", req->term, sizeof(req->term), 1, err) < 0)
 		return -1;
 	for (const char *p = req->term; *p; p++)
-		if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.+-_", *p) ==
-		    NULL)
+		if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.+-_",
+		           *p) == NULL)
 			return err_set(err, EBADMSG, "\"term\" is not a terminal name");
 	return 0;
 }

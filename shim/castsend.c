@@ -16,8 +16,8 @@
 
 #define FRAME_SEND_MS 1000
 
-int castsend_open(struct castsend *cs, const char *socket_path, const char *session_id,
-                  int input, struct err *err)
+int castsend_open(struct castsend *cs, const char *socket_path, const char *session_id, int input,
+                  struct err *err)
 {
 	struct winsize ws = {.ws_col = 80, .ws_row = 24};
 	ioctl(STDIN_FILENO, TIOCGWINSZ, &ws);

@@ -11,15 +11,15 @@
 #include "err.h"
 
 struct castsend {
-	int fd;    /* -1 when not (or no longer) recording */
-	int input; /* input is recorded too */
+	int fd;            /* -1 when not (or no longer) recording */
+	int input;         /* input is recorded too */
 	char stopped[160]; /* why recording stopped, for the user, once */
 };
 
 /* Asks the watchdog to record this session (its login reply offered it),
  * with the outer terminal's size and TERM. */
-int castsend_open(struct castsend *cs, const char *socket_path, const char *session_id,
-                  int input, struct err *err);
+int castsend_open(struct castsend *cs, const char *socket_path, const char *session_id, int input,
+                  struct err *err);
 /* Sends one event: 'o' output, 'i' input (dropped unless recorded), 'r'. */
 void castsend_frame(struct castsend *cs, char type, const char *data, size_t len);
 void castsend_resize(struct castsend *cs, int cols, int rows);

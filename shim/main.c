@@ -92,7 +92,8 @@ static void start_recording(struct castsend *cast, const struct config *cfg, con
                             const struct login_reply *reply)
 {
 	struct err err = {0};
-	fprintf(stderr, "sshbox: %s\r\n", reply->notice ? reply->notice : "this session is recorded");
+	fprintf(stderr, "sshbox: %s\r\n",
+	        reply->notice ? reply->notice : "this session is recorded");
 	if (castsend_open(cast, cfg->socket, session, strcmp(reply->record, "pty+input") == 0,
 	                  &err) < 0) {
 		log_warn("session %s: not recorded: %s", session, err.msg);

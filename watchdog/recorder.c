@@ -153,11 +153,16 @@ static int record_frame(struct recording *r, unsigned char type, const unsigned 
 	size_t n;
 	if (type == 'r') {
 		char size[32];
-		int w = 0, h = 0;
-		snprintf(size, sizeof(size), "%.*s", (int)(len < 31 ? len : 31), (const char *)data);
-		if (sscanf(size, "%dx%d", &w, &h) != 2 || w < 1 || h < 1 || w > 10000 || h > 10000)
+		long w = 0, h = 0;
+		snprintf(size, sizeof(size), "%.*s", (int)(len < 31 ? len : 31),
+		         (const char *)data);
+		char *x = strchr(size, 'x');
+		if (x == NULL)
 			return 0;
-		snprintf(size, sizeof(size), "%dx%d", w, h);
+		*x = '\0';
+		if (parse_long(size, 1, 10000, &w) < 0 || parse_long(x + 1, 1, 10000, &h) < 0)
+			return 0; /* not a size: left out */
+		snprintf(size, sizeof(size), "%ldx%ld", w, h);
 		struct cast_stream none = {0};
 		n = asciicast_event(r->line, t, 'r', &none, size, strlen(size));
 	} else if (type == 'o' || (type == 'i' && r->input)) {
@@ -204,7 +209,8 @@ void recorder_run(struct conn *c, const struct config *cfg, const struct user_re
 	int dfd = open_dir(cfg, c->user, &err);
 	if (dfd >= 0) {
 		r.budget = cfg->record_max_bytes - used_bytes(dfd);
-		r.fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		r.fd =
+		    openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (r.fd < 0)
 			err_sys(&err, errno, "cannot create %s", name);
 		close(dfd);
@@ -216,13 +222,15 @@ void recorder_run(struct conn *c, const struct config *cfg, const struct user_re
 	                             (long long)time(NULL), req->term);
 	if (r.fd < 0 || r.line == NULL || data == NULL || r.budget < (long long)hn ||
 	    write(r.fd, head, hn) != (ssize_t)hn) {
-		const char *why = r.fd < 0 || r.line == NULL || data == NULL ? err.msg : "the user's cap is reached";
+		const char *why = r.fd < 0 || r.line == NULL || data == NULL
+		                      ? err.msg
+		                      : "the user's cap is reached";
 		log_err("user \"%s\" uid %u session %s: not recorded: %s", c->user,
 		        (unsigned)c->uid, req->session, why[0] ? why : "out of memory");
 		audit_event("recording_refused", c->user, c->uid, req->session,
 		            json_pack("{s:s}", "reason", why[0] ? why : "out of memory"));
 		reply(c, proto_error_reply(r.budget < (long long)hn ? "your recording space is full"
-		                                                     : "cannot record"));
+		                                                    : "cannot record"));
 		goto out;
 	}
 	r.written = (long long)hn;

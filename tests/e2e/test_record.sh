@@ -48,7 +48,7 @@ tmux resize-window -t "$s" -x 120 -y 30
 sleep 0.5
 tmux send-keys -t "$s" 'exit 0' Enter
 check "the session ends" wait_for 10 on_screen SESSION-ENDED-0
-file=$(ls "$dir"/*.cast 2>/dev/null | head -1)
+file=$(find "$dir" -name '*.cast' 2>/dev/null | head -1)
 check "one recording, named by the session" test -n "$file"
 session=$(basename "$file" .cast)
 expect_eq "the recording is root's, 0600" "root 600" "$(stat -c '%U %a' "$file")"
@@ -80,6 +80,7 @@ tmux send-keys -t "$s" 'seq 1 20000 >/dev/tty; echo after-the-cap' Enter
 check "the user is told recording stopped, once" wait_for 20 bash -c \
 	"[ \$(tmux capture-pane -p -S -300 -t '$s' | grep -c 'sshbox: recording stopped: this user.s recording space is full') = 1 ]"
 check "the session goes on past the cap" wait_for 20 on_screen after-the-cap
+# shellcheck disable=SC2016 # typed into the remote shell, which expands it
 tmux send-keys -t "$s" 'echo still-$((2+3))' Enter
 check "and takes new commands" wait_for 10 on_screen still-5
 tmux send-keys -t "$s" 'exit' Enter
@@ -87,7 +88,7 @@ wait_for 10 on_screen SESSION-ENDED
 total=$(find "$dir" -name '*.cast' -printf '%s\n' | awk '{s += $1} END {print s}')
 check "the user's recordings stay under the cap ($total <= $((used + 6000)))" test "$total" -le "$((used + 6000))"
 expect_eq "the audit log says why it ended" 1 "$(lines | jq -c 'select(.event == "recording_end" and .reason == "cap reached")' | grep -c .)"
-check "what was recorded up to the cap still replays" asciinema cat "$(ls -t "$dir"/*.cast | head -1)" >/dev/null
+check "what was recorded up to the cap still replays" asciinema cat "$(find "$dir" -name '*.cast' ! -name "$session.cast")" >/dev/null
 
 # Not recorded: no notice, no file (the global default is none).
 check "a prompt for alice" pty_login sbt-alice
