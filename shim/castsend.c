@@ -62,6 +62,17 @@ static void stop(struct castsend *cs, const char *why)
 	snprintf(cs->stopped, sizeof(cs->stopped), "%s", why);
 }
 
+/* Stops with the watchdog's notice if one is there, else with fallback. */
+static void stop_saying(struct castsend *cs, int wait_ms, const char *fallback)
+{
+	json_t *m = NULL;
+	const char *text = NULL;
+	if (cs->fd >= 0 && proto_recv(cs->fd, wait_ms, &m, NULL, NULL) == 0)
+		text = json_string_value(json_object_get(m, "message"));
+	stop(cs, text != NULL ? text : fallback);
+	json_decref(m);
+}
+
 static int send_all(int fd, const unsigned char *buf, size_t len, long long deadline)
 {
 	size_t off = 0;
@@ -92,8 +103,10 @@ void castsend_frame(struct castsend *cs, char type, const char *data, size_t len
 		                        (unsigned char)(n >> 8), (unsigned char)n};
 		if (send_all(cs->fd, hdr, 4, deadline) < 0 ||
 		    send_all(cs->fd, (const unsigned char *)data, n, deadline) < 0) {
-			stop(cs, "recording stopped: the recorder did not keep up (the session "
-			         "goes on)");
+			/* The watchdog may have said why (the cap) and closed. */
+			stop_saying(cs, 200,
+			            "recording stopped: the recorder did not keep up "
+			            "(the session goes on)");
 			return;
 		}
 		data += n;
@@ -110,12 +123,7 @@ void castsend_resize(struct castsend *cs, int cols, int rows)
 
 void castsend_readable(struct castsend *cs)
 {
-	json_t *m = NULL;
-	const char *text = NULL;
-	if (proto_recv(cs->fd, 1000, &m, NULL, NULL) == 0)
-		text = json_string_value(json_object_get(m, "message"));
-	stop(cs, text != NULL ? text : "recording stopped (the session goes on)");
-	json_decref(m);
+	stop_saying(cs, 1000, "recording stopped (the session goes on)");
 }
 
 void castsend_close(struct castsend *cs)

@@ -76,10 +76,11 @@ wait_for 10 bash -c "tail -n 3 '$SBX_ROOT/watchdog.log' | grep -q 'configuration
 check "a prompt appears again" pty_login "$u"
 tmux send-keys -t "$s" 'seq 1 20000 | tail -1' Enter
 check "the output goes on" wait_for 10 on_screen '^20000'
-tmux send-keys -t "$s" 'seq 1 20000 >/dev/tty; echo after-the-cap' Enter
-check "the user is told recording stopped, once" wait_for 20 bash -c \
-	"[ \$(tmux capture-pane -p -S -300 -t '$s' | grep -c 'sshbox: recording stopped: this user.s recording space is full') = 1 ]"
-check "the session goes on past the cap" wait_for 20 on_screen after-the-cap
+# shellcheck disable=SC2016 # typed into the remote shell, which expands it
+tmux send-keys -t "$s" 'head -c 20000 /dev/zero | tr "\0" x; echo; echo "after-the-cap-$((40+2))"' Enter
+check "the session goes on past the cap" wait_for 20 on_screen after-the-cap-42
+check "the user is told recording stopped, once" wait_for 10 bash -c \
+	"[ \$(tmux capture-pane -p -S -1000 -t '$s' | grep -c 'sshbox: recording stopped: this user.s recording space is full') = 1 ]"
 # shellcheck disable=SC2016 # typed into the remote shell, which expands it
 tmux send-keys -t "$s" 'echo still-$((2+3))' Enter
 check "and takes new commands" wait_for 10 on_screen still-5
