@@ -213,7 +213,6 @@ void recorder_run(struct conn *c, const struct config *cfg, const struct user_re
 		    openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (r.fd < 0)
 			err_sys(&err, errno, "cannot create %s", name);
-		close(dfd);
 	}
 	r.line = malloc(ASCIICAST_LINE_MAX(PROTO_RECORD_MAX));
 	unsigned char *data = malloc(PROTO_RECORD_MAX);
@@ -231,6 +230,8 @@ void recorder_run(struct conn *c, const struct config *cfg, const struct user_re
 		            json_pack("{s:s}", "reason", why[0] ? why : "out of memory"));
 		reply(c, proto_error_reply(r.budget < (long long)hn ? "your recording space is full"
 		                                                    : "cannot record"));
+		if (r.fd >= 0) /* no empty recording left behind */
+			unlinkat(dfd, name, 0);
 		goto out;
 	}
 	r.written = (long long)hn;
@@ -263,6 +264,8 @@ void recorder_run(struct conn *c, const struct config *cfg, const struct user_re
 	            json_pack("{s:s,s:s,s:I}", "file", name, "reason", ended, "bytes",
 	                      (json_int_t)r.written));
 out:
+	if (dfd >= 0)
+		close(dfd);
 	if (r.fd >= 0)
 		close(r.fd);
 	free(r.line);
