@@ -1,5 +1,7 @@
 #include "auditmsg.h"
 
+#include "proto.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
@@ -12,19 +14,6 @@ static int is_hex64(const char *s)
 		if (strchr("0123456789abcdef", s[i]) == NULL || s[i] == 0)
 			return 0;
 	return 1;
-}
-
-/* A string member into dst: type, length, no NUL. */
-static int string_member(const json_t *o, const char *key, char *dst, size_t size, struct err *err)
-{
-	json_t *v = json_object_get(o, key);
-	if (!json_is_string(v))
-		return err_set(err, EBADMSG, "audit field \"%s\" is missing or not a string", key);
-	size_t n = json_string_length(v);
-	if (n >= size || strlen(json_string_value(v)) != n)
-		return err_set(err, EBADMSG, "audit field \"%s\" is too long or holds a NUL", key);
-	memcpy(dst, json_string_value(v), n + 1);
-	return 0;
 }
 
 static int integer_member(const json_t *o, const char *key, long long min, long long max,
@@ -63,7 +52,7 @@ int auditmsg_parse_info(const json_t *audit, struct audit_info *ret_info, struct
 	if (!json_is_object(audit))
 		return err_set(err, EBADMSG, "audit field \"audit\" is not an object");
 	if (only_members(audit, allowed, err) < 0 ||
-	    string_member(audit, "kind", info.kind, sizeof(info.kind), err) < 0)
+	    proto_get_string(audit, "kind", info.kind, sizeof(info.kind), 1, err) < 0)
 		return -1;
 	int known = 0;
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
@@ -71,7 +60,7 @@ int auditmsg_parse_info(const json_t *audit, struct audit_info *ret_info, struct
 	if (!known)
 		return err_set(err, EBADMSG, "audit field \"kind\" is not a known kind");
 	unsigned char addr[16];
-	if (string_member(audit, "client", info.client, sizeof(info.client), err) < 0)
+	if (proto_get_string(audit, "client", info.client, sizeof(info.client), 1, err) < 0)
 		return -1;
 	if (inet_pton(AF_INET, info.client, addr) != 1 &&
 	    inet_pton(AF_INET6, info.client, addr) != 1)
@@ -79,10 +68,10 @@ int auditmsg_parse_info(const json_t *audit, struct audit_info *ret_info, struct
 	if (integer_member(audit, "port", 1, 65535, &n, err) < 0)
 		return -1;
 	info.port = (int)n;
-	if (string_member(audit, "command", info.command, sizeof(info.command), err) < 0 ||
+	if (proto_get_string(audit, "command", info.command, sizeof(info.command), 1, err) < 0 ||
 	    integer_member(audit, "command_bytes", 0, 1LL << 40, &info.command_bytes, err) < 0 ||
-	    string_member(audit, "command_sha256", info.command_sha256, sizeof(info.command_sha256),
-	                  err) < 0)
+	    proto_get_string(audit, "command_sha256", info.command_sha256,
+	                     sizeof(info.command_sha256), 1, err) < 0)
 		return -1;
 	if (!is_hex64(info.command_sha256))
 		return err_set(err, EBADMSG, "audit field \"command_sha256\" is not a sha256");
@@ -120,7 +109,7 @@ int auditmsg_parse_end(const json_t *msg, struct audit_end *ret_end, struct err 
 		end.status = (int)n;
 	}
 	if (has_signal) {
-		if (string_member(msg, "signal", end.signal, sizeof(end.signal), err) < 0)
+		if (proto_get_string(msg, "signal", end.signal, sizeof(end.signal), 1, err) < 0)
 			return -1;
 		for (const char *p = end.signal; *p; p++)
 			if (*p < 'A' || *p > 'Z')

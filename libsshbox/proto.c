@@ -213,9 +213,8 @@ static int is_uuid(const char *s)
 	return 1;
 }
 
-/* Copies a JSON string member into dst, checking type and length. */
-static int get_string(const json_t *msg, const char *key, char *dst, size_t size, int required,
-                      struct err *err)
+int proto_get_string(const json_t *msg, const char *key, char *dst, size_t size, int required,
+                     struct err *err)
 {
 	json_t *v = json_object_get(msg, key);
 	if (v == NULL) {
@@ -243,7 +242,7 @@ static int parse_terminal(const json_t *msg, struct proto_request *req, struct e
 		return err_set(err, EBADMSG, "\"height\" is not a terminal height");
 	req->width = (int)json_integer_value(w);
 	req->height = (int)json_integer_value(h);
-	if (get_string(msg, "term", req->term, sizeof(req->term), 1, err) < 0)
+	if (proto_get_string(msg, "term", req->term, sizeof(req->term), 1, err) < 0)
 		return -1;
 	for (const char *p = req->term; *p; p++)
 		if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.+-_",
@@ -275,7 +274,7 @@ int proto_parse_request(const json_t *msg, struct proto_request *ret_req, struct
 	if (!json_is_integer(v) || json_integer_value(v) != PROTO_VERSION)
 		return err_set(err, EPROTO, "unsupported protocol version");
 	char op[16];
-	if (get_string(msg, "op", op, sizeof(op), 1, err) < 0)
+	if (proto_get_string(msg, "op", op, sizeof(op), 1, err) < 0)
 		return -1;
 	if (strcmp(op, "login") == 0)
 		req.op = PROTO_OP_LOGIN;
@@ -309,12 +308,12 @@ int proto_parse_request(const json_t *msg, struct proto_request *ret_req, struct
 	if (json_object_get(msg, "audit") != NULL && req.op != PROTO_OP_LOGIN &&
 	    req.op != PROTO_OP_VERB)
 		return err_set(err, EBADMSG, "only \"login\" and \"verb\" carry \"audit\"");
-	if (get_string(msg, "session", req.session, sizeof(req.session), 1, err) < 0)
+	if (proto_get_string(msg, "session", req.session, sizeof(req.session), 1, err) < 0)
 		return -1;
 	if (!is_uuid(req.session))
 		return err_set(err, EBADMSG, "session id is not a uuid");
 	if (req.op == PROTO_OP_VERB) {
-		if (get_string(msg, "verb", req.verb, sizeof(req.verb), 1, err) < 0)
+		if (proto_get_string(msg, "verb", req.verb, sizeof(req.verb), 1, err) < 0)
 			return -1;
 		json_t *args = json_object_get(msg, "args");
 		if (args != NULL) {

@@ -102,6 +102,11 @@ int proto_parse_request(const json_t *msg, struct proto_request *ret_req, struct
 /* Checks the frame length field; exposed for the fuzz harness and tests. */
 int proto_check_length(const unsigned char hdr[4], size_t *ret_len, struct err *err);
 
+/* Copies a JSON string member into dst, checking type, length and NULs;
+ * err names the member. A missing one is "" unless required. */
+int proto_get_string(const json_t *msg, const char *key, char *dst, size_t size, int required,
+                     struct err *err);
+
 /* Builds {"ok":false,"error":msg}. */
 json_t *proto_error_reply(const char *msg);
 

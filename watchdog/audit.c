@@ -140,6 +140,13 @@ void audit_event(const char *event, const char *user, uid_t uid, const char *ses
 	free(buf);
 }
 
+void audit_data_refused(const char *user, uid_t uid, const char *session, const char *why)
+{
+	log_warn("user \"%s\" uid %u session %s: audit data refused: %s", user, (unsigned)uid,
+	         session, why);
+	audit_event("audit_data_refused", user, uid, session, json_pack("{s:s}", "reason", why));
+}
+
 json_t *audit_info_fields(const struct audit_info *info)
 {
 	json_t *f = json_pack("{s:s,s:s,s:i}", "kind", info->kind, "client", info->client, "port",

@@ -22,6 +22,10 @@ void audit_open(const struct config *cfg);
 void audit_event(const char *event, const char *user, uid_t uid, const char *session,
                  json_t *fields);
 
+/* The shim's audit data failed a check: logged (journal and audit log),
+ * naming the field; the caller goes on without that data. */
+void audit_data_refused(const char *user, uid_t uid, const char *session, const char *why);
+
 /* The outer session's facts as the shim reported them, as log fields. */
 json_t *audit_info_fields(const struct audit_info *info);
 

@@ -69,10 +69,7 @@ static void take_audit_info(struct conn *c, const json_t *msg)
 	if (info == NULL)
 		return;
 	if (auditmsg_parse_info(a, info, &err) < 0) {
-		log_warn("user \"%s\" uid %u session %s: audit data refused: %s", c->user,
-		         (unsigned)c->uid, c->session, err.msg);
-		audit_event("audit_data_refused", c->user, c->uid, c->session,
-		            json_pack("{s:s}", "reason", err.msg));
+		audit_data_refused(c->user, c->uid, c->session, err.msg);
 		free(info);
 		return;
 	}
