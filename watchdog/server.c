@@ -253,6 +253,7 @@ static int handle_rejoin(struct conn *c, const struct config *cfg)
 	flags_watch(cfg, c->user);
 	fusesvc_watch(cfg, c->user);
 	reply_ok(c);
+	c->began_ms = mono_ms(); /* its end line counts from here */
 	log_info("user \"%s\" uid %u session %s: rejoined after a watchdog restart", c->user,
 	         (unsigned)c->uid, c->session);
 	return 0;
