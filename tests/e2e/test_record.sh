@@ -8,11 +8,12 @@
 LOG=$SBX_ROOT/log/audit.log
 key=$SBX_KEYS/sbt-alice
 u=sbt-arec
-s=sbxrec$$
+s=sbxrec$$-0
+n=0
 wd=$(cat "$SBX_ROOT/run/watchdog.pid")
 cp "$SBX_CONF" "$T/saved.conf"
 cleanup() {
-	tmux kill-session -t "$s" 2>/dev/null
+	for i in $(seq 0 "$n"); do tmux kill-session -t "sbxrec$$-$i" 2>/dev/null; done
 	cp "$T/saved.conf" "$SBX_CONF"
 	kill -HUP "$wd"
 	sbx_admin cleanuser "$u" >/dev/null 2>&1
@@ -31,9 +32,12 @@ dir=$SBX_STATE/users/$u/recordings
 
 screen() { tmux capture-pane -p -t "$s" 2>/dev/null; }
 on_screen() { screen | grep -q -- "$1"; }
-# pty_login USER: a tmux pane with a real ssh -tt session, 100x30.
+# pty_login USER: a tmux pane with a real ssh -tt session, 100x30 (a new
+# tmux session each time: killing the last one ends the tmux server, and a
+# new one started meanwhile can meet it exiting).
 pty_login() {
-	tmux kill-session -t "$s" 2>/dev/null
+	n=$((n + 1))
+	s=sbxrec$$-$n
 	tmux new-session -d -s "$s" -x 100 -y 30 \
 		"ssh ${sbx_ssh_opts[*]} -tt -i $key -p $SBX_PORT $1@127.0.0.1; echo SESSION-ENDED-\$?; sleep 30"
 	wait_for 30 on_screen 'root@.*#'
