@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 15, must-show 1: the audit log. A scripted day (shell, exec with exit
-# 3, sftp upload, scp, a verb, a refused login for a bad record, an OOM kill,
-# an idle stop) leaves each event once with the right fields; no user reads
+# 3, sftp upload, scp, a jump, a verb, a refused login for a bad record, an
+# OOM kill, an idle stop) leaves each event once with the right fields; no user reads
 # or appends to the log, from the host or from inside the container; a long
 # command is kept as its first 4 KiB with the sha256 of all of it; a bad
 # field from a shim is refused by name and the session goes on.
@@ -42,6 +42,9 @@ sftp -q "${sbx_ssh_opts[@]}" -i "$SBX_KEYS/sbt-alice" -P "$SBX_PORT" -b "$T/batc
 scp -q -O "${sbx_ssh_opts[@]}" -i "$SBX_KEYS/sbt-alice" -P "$SBX_PORT" "$T/up.bin" \
 	sbt-alice@127.0.0.1:/tmp/scp.bin
 sbx_ssh sbt-alice freeport >/dev/null
+# jump: a client banner, then EOF; the container's sshd answers and closes.
+printf 'SSH-2.0-audit-test\r\n' | timeout 20 ssh "${sbx_ssh_opts[@]}" -T -i "$SBX_KEYS/sbt-alice" \
+	-p "$SBX_PORT" sbt-alice@127.0.0.1 jump >/dev/null 2>&1
 sbx_admin createuser sbt-abad sshbox-base:latest "$key.pub" >/dev/null
 uid_bad=$(id -u sbt-abad)
 cp "$SBX_STATE/users/sbt-abad/record" "$T/abad.record"
@@ -65,6 +68,7 @@ expect_eq "exec: start with command and its sha256" 1 \
 expect_eq "exec: end with status 3" 1 "$(count session_end ".kind == \"exec\" and .command == \"exit 3\" and .status == 3")"
 expect_eq "sftp: an upload of 300 kB in" 1 "$(count session_end '.kind == "sftp" and .bytes_in > 300000 and .status == 0')"
 expect_eq "scp: kind scp, its command" 1 "$(count session_end '.kind == "scp" and (.command | startswith("scp -t")) and .bytes_in > 300000')"
+expect_eq "jump: kind jump, bytes both ways" 1 "$(count session_end '.kind == "jump" and .bytes_in > 0 and .bytes_out > 0')"
 expect_eq "verb: freeport, status 0" 1 "$(count verb '.verb == "freeport" and .status == 0 and .client == "127.0.0.1"')"
 expect_eq "refused: bad record, with user and uid" 1 "$(count login_refused ".user == \"sbt-abad\" and .uid == $uid_bad and .reason == \"bad record\"")"
 check "the OOM kill" wait_for 20 logged oom '.user == "sbt-aoom" and (.container | length) == 12'
