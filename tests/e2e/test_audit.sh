@@ -111,4 +111,15 @@ print(json.loads(s.recv(n, socket.MSG_WAITALL))["ok"])' "$SBX_SOCKET" "$req")
 expect_eq "a request with a bad audit field still runs" True "$reply"
 expect_eq "the refusal names the field" 1 "$(count audit_data_refused ".user == \"sbt-alice\" and (.reason | contains(\"\\\"client\\\"\"))")"
 expect_eq "and the verb is logged without the bad data" 1 "$(count verb '.session == "00000000-0000-4000-8000-000000000001" and (has("client") | not)')"
+
+# Rotation as logrotate does it: move the file away, SIGHUP; the watchdog
+# writes a fresh one (root 0600) and none of the moved one's lines are lost.
+before=$(wc -l <"$LOG")
+mv "$LOG" "$LOG.1"
+kill -HUP "$(cat "$SBX_ROOT/run/watchdog.pid")"
+check "SIGHUP reopens: a new file" wait_for 10 test -f "$LOG"
+sbx_ssh sbt-alice 'exit 4'
+check "new lines go to the new file" wait_for 10 grep -q '"command":"exit 4"' "$LOG"
+expect_eq "the new file is root's, 0600" "root 600" "$(stat -c '%U %a' "$LOG")"
+expect_eq "the moved file kept its lines" "$before" "$(wc -l <"$LOG.1")"
 finish
