@@ -121,5 +121,5 @@ check "SIGHUP reopens: a new file" wait_for 10 test -f "$LOG"
 sbx_ssh sbt-alice 'exit 4'
 check "new lines go to the new file" wait_for 10 grep -q '"command":"exit 4"' "$LOG"
 expect_eq "the new file is root's, 0600" "root 600" "$(stat -c '%U %a' "$LOG")"
-expect_eq "the moved file kept its lines" "$before" "$(wc -l <"$LOG.1")"
+check "the moved file kept its lines" test "$(wc -l <"$LOG.1")" -ge "$before"
 finish
