@@ -10,12 +10,13 @@
 
 static const char *const op_names[] = {
     [PROTO_OP_LOGIN] = "login", [PROTO_OP_REJOIN] = "rejoin", [PROTO_OP_VERB] = "verb",
-    [PROTO_OP_LIST] = "list",   [PROTO_OP_HANGUP] = "hangup",
+    [PROTO_OP_LIST] = "list",   [PROTO_OP_HANGUP] = "hangup", [PROTO_OP_LEAVING] = "leaving",
+    [PROTO_OP_END] = "end",     [PROTO_OP_RECORD] = "record",
 };
 
 static void check_request(const struct proto_request *req)
 {
-	FUZZ_CHECK(req->op >= PROTO_OP_LOGIN && req->op <= PROTO_OP_HANGUP);
+	FUZZ_CHECK(req->op >= PROTO_OP_LOGIN && req->op <= PROTO_OP_RECORD);
 	FUZZ_CHECK(strnlen(req->session, sizeof(req->session)) == PROTO_SESSION_LEN);
 	FUZZ_CHECK_STR(req->verb);
 	FUZZ_CHECK(req->argc >= 0 && req->argc <= PROTO_MAX_ARGS);
@@ -38,6 +39,11 @@ static void check_roundtrip(const struct proto_request *req)
 		FUZZ_CHECK(json_object_set_new(msg, "verb", json_string(req->verb)) == 0);
 		FUZZ_CHECK(json_object_set_new(msg, "args", args) == 0);
 	}
+	if (req->op == PROTO_OP_RECORD) {
+		FUZZ_CHECK(json_object_set_new(msg, "width", json_integer(req->width)) == 0);
+		FUZZ_CHECK(json_object_set_new(msg, "height", json_integer(req->height)) == 0);
+		FUZZ_CHECK(json_object_set_new(msg, "term", json_string(req->term)) == 0);
+	}
 	char *text = json_dumps(msg, JSON_COMPACT);
 	json_decref(msg);
 	FUZZ_CHECK(text != NULL);
@@ -49,6 +55,8 @@ static void check_roundtrip(const struct proto_request *req)
 	json_decref(back);
 	FUZZ_CHECK(again.op == req->op && strcmp(again.session, req->session) == 0);
 	FUZZ_CHECK(strcmp(again.verb, req->verb) == 0 && again.argc == req->argc);
+	FUZZ_CHECK(again.width == req->width && again.height == req->height &&
+	           strcmp(again.term, req->term) == 0);
 	for (int i = 0; i < req->argc; i++)
 		FUZZ_CHECK(strcmp(again.args[i], req->args[i]) == 0);
 }

@@ -14,8 +14,8 @@ if ! [[ $secs =~ ^[0-9]+$ ]] || [ "$secs" -eq 0 ]; then
 fi
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${FUZZ_BUILD:-$src/build-fuzz}
-harnesses=(proto config record engine command fuse passwd)
-declare -A max_len=([proto]=70000 [config]=65536 [record]=65536 [engine]=70000 [command]=8192 [fuse]=70000 [passwd]=16384)
+harnesses=(proto config record engine command fuse passwd audit)
+declare -A max_len=([proto]=70000 [config]=65536 [record]=65536 [engine]=70000 [command]=8192 [fuse]=70000 [passwd]=16384 [audit]=70000)
 
 # clang and its sanitizer and libFuzzer runtime (Debian 12).
 missing=()

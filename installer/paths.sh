@@ -3,7 +3,8 @@
 # and name defaults to the real one; --root DIR moves them all under DIR (a
 # scratch install beside a real one: tests, staging), and each option below
 # moves one of them. Sets: prefix conf_dir state_dir run_dir dropin_dir
-# unit_dir sshd_config sshd_pidfile group instance engine demo_user key_dir,
+# unit_dir sshd_config sshd_pidfile log_dir logrotate_dir group instance
+# engine demo_user key_dir,
 # and derived: conf dropin legacy_dropin shim sbin. Unknown options are left
 # in $rest for the caller.
 #   --root DIR          every path below under DIR (defaults as if DIR were /);
@@ -18,6 +19,8 @@
 #   --sshd-config FILE  sshd's main config (must Include DIR/*.conf) /etc/ssh/sshd_config
 #   --sshd-pidfile FILE the sshd to reload                       /run/sshd.pid
 #   --unit-dir DIR      the systemd unit                         /etc/systemd/system
+#   --log-dir DIR       the audit log (audit.log)                /var/log/sshbox
+#   --logrotate-dir DIR its logrotate snippet                    /etc/logrotate.d
 #   --group NAME        sshbox accounts' group                   sshbox
 #   --instance NAME     prefix of containers, volumes, images    sshbox
 #   --engine SOCKET     the container engine's unix socket       /var/run/docker.sock
@@ -25,6 +28,7 @@
 #   --base-image REPO   the base image's name (REPO:latest)      sshbox-base
 root=
 prefix='' conf_dir='' state_dir='' run_dir='' dropin_dir='' unit_dir='' sshd_config='' sshd_pidfile=''
+log_dir='' logrotate_dir=''
 group=sshbox instance=sshbox engine=/var/run/docker.sock demo_user=demo base_repo=sshbox-base
 rest=()
 named=" " # the names given on the command line
@@ -34,7 +38,7 @@ paths_parse() {
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--root | --prefix | --config-dir | --state-dir | --run-dir | --sshd-dir | --sshd-config | \
-			--sshd-pidfile | --unit-dir | --group | --instance | --engine | --demo-user | --base-image)
+			--sshd-pidfile | --unit-dir | --log-dir | --logrotate-dir | --group | --instance | --engine | --demo-user | --base-image)
 			if [ $# -lt 2 ] || [ -z "$2" ]; then echo "${0##*/}: $1 needs a value" >&2; exit 2; fi
 			case $1 in
 			--root) root=$2 ;;
@@ -46,6 +50,8 @@ paths_parse() {
 			--sshd-config) sshd_config=$2 ;;
 			--sshd-pidfile) sshd_pidfile=$2 ;;
 			--unit-dir) unit_dir=$2 ;;
+			--log-dir) log_dir=$2 ;;
+			--logrotate-dir) logrotate_dir=$2 ;;
 			--group) group=$2 named+="group " ;;
 			--instance) instance=$2 named+="instance " ;;
 			--engine) engine=$2 ;;
@@ -80,19 +86,21 @@ paths_parse() {
 	unit_dir=${unit_dir:-$root/etc/systemd/system}
 	sshd_config=${sshd_config:-$root/etc/ssh/sshd_config}
 	sshd_pidfile=${sshd_pidfile:-$root/run/sshd.pid}
+	log_dir=${log_dir:-$root/var/log/sshbox}
+	logrotate_dir=${logrotate_dir:-$root/etc/logrotate.d}
 	key_dir=$root/root/sshbox-demo
 	local n
 	for n in "$group" "$instance" "$demo_user" "$base_repo"; do
 		[[ $n =~ ^[a-z_][a-z0-9_-]{0,30}$ ]] ||
 			{ echo "${0##*/}: \"$n\" is not a valid group, instance, user or image name" >&2; exit 2; }
 	done
-	for n in "$prefix" "$conf_dir" "$state_dir" "$run_dir" "$dropin_dir" "$unit_dir" "$sshd_config" "$sshd_pidfile" "$engine"; do
+	for n in "$prefix" "$conf_dir" "$state_dir" "$run_dir" "$dropin_dir" "$unit_dir" "$sshd_config" "$sshd_pidfile" "$log_dir" "$logrotate_dir" "$engine"; do
 		case $n in /*) ;; *) echo "${0##*/}: \"$n\" is not an absolute path" >&2; exit 2 ;; esac
 		case $n in *[[:space:]\|\&\;\\]*) echo "${0##*/}: path \"$n\" has a character sshbox does not accept there" >&2; exit 2 ;; esac
 	done
 	# uninstall --purge removes these whole: never a directory that is not
 	# sshbox's own (a slip like --run-dir /run).
-	for n in "$conf_dir" "$state_dir" "$run_dir"; do
+	for n in "$conf_dir" "$state_dir" "$run_dir" "$log_dir"; do
 		case ${n##*/} in *sshbox*) ;; *) echo "${0##*/}: \"$n\" is not a directory of sshbox's own (its name must contain \"sshbox\")" >&2; exit 2 ;; esac
 	done
 	conf=$conf_dir/sshbox.conf

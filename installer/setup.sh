@@ -48,6 +48,7 @@ if [ ! -f "$conf" ]; then
 	sed -e "s|^engine = .*|engine = $engine|" -e "s|^socket = .*|socket = $run_dir/watchdog.sock|" \
 		-e "s|^state_dir = .*|state_dir = $state_dir|" -e "s|^instance = .*|instance = $instance|" \
 		-e "s|^group = .*|group = $group|" -e "s|^default_image = .*|default_image = $base_repo:latest|" \
+		-e "s|^audit_log = .*|audit_log = $log_dir/audit.log|" \
 		"$src/installer/sshbox.conf" >"$conf.new"
 	chmod 0644 "$conf.new"
 	mv "$conf.new" "$conf"
@@ -62,6 +63,27 @@ for u in $(getent group "$group" | cut -d: -f4 | tr ',' ' '); do
 done
 install -d -m 0755 "$state_dir"
 install -d -m 0700 "$state_dir/users"
+# The audit log names who ran what: root's alone. The watchdog reopens it
+# on SIGHUP, so logrotate moves it and signals (no copytruncate).
+install -d -m 0700 "$log_dir"
+install -d -m 0755 "$logrotate_dir"
+cat >"$logrotate_dir/$instance.new" <<ROTATE
+# sshbox's audit log (installer/setup.sh): weekly, a year kept.
+$log_dir/audit.log {
+	weekly
+	rotate 52
+	compress
+	delaycompress
+	missingok
+	notifempty
+	create 0600 root root
+	postrotate
+		kill -HUP "\$(cat $run_dir/watchdog.pid 2>/dev/null)" 2>/dev/null || true
+	endscript
+}
+ROTATE
+chmod 0644 "$logrotate_dir/$instance.new"
+mv "$logrotate_dir/$instance.new" "$logrotate_dir/$instance"
 
 if [ $base_image = 1 ]; then
 	SSHBOX_ENGINE_SOCKET=$engine SSHBOX_BASE_REPO=$base_repo "$src/installer/image/build-base.sh"

@@ -81,7 +81,7 @@ if [ $purge = 1 ] && command -v curl >/dev/null; then
 	done
 	# Flag dirs are tmpfs mounts of their own (watchdog/flags.c).
 	findmnt -rn -o TARGET | awk -v p="$state_dir/" 'index($0, p) == 1' | sort -r | xargs -r -n1 umount -l
-	rm -rf "$state_dir" "$conf_dir"
+	rm -rf "$state_dir" "$conf_dir" "$log_dir"
 	say "purged containers, volumes, committed images, state and config of instance $inst"
 fi
 
@@ -91,6 +91,7 @@ if [ $packaged = 0 ]; then
 	say "removed binaries under $prefix"
 fi
 rm -rf "$run_dir"
+rm -f "$logrotate_dir/$instance"
 if getent group "$group" >/dev/null && [ -z "$(members)" ]; then
 	groupdel "$group" && say "removed group $group"
 fi

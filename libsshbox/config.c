@@ -28,6 +28,25 @@ void config_defaults(struct config *cfg)
 	cfg->idle_busy_cpu_percent = 5;
 	cfg->idle_busy_max_ms = 24LL * 3600 * 1000;
 	strcpy(cfg->shim, SSHBOX_SHIM_PATH);
+	strcpy(cfg->audit_log, "/var/log/sshbox/audit.log");
+	cfg->record = RECORD_NONE;
+	cfg->record_max_bytes = 1LL << 30;
+}
+
+int parse_record_mode(const char *s, int *ret_mode)
+{
+	static const char *const names[] = {"none", "pty", "pty+input"};
+	for (int i = 0; i < 3; i++)
+		if (strcmp(s, names[i]) == 0) {
+			*ret_mode = i;
+			return 0;
+		}
+	return -1;
+}
+
+const char *record_mode_name(int mode)
+{
+	return mode == RECORD_PTY ? "pty" : mode == RECORD_PTY_INPUT ? "pty+input" : "none";
 }
 
 int parse_long(const char *s, long min, long max, long *ret)
@@ -257,6 +276,17 @@ static int set_value(struct config *cfg, const char *key, const char *v)
 	}
 	if (strcmp(key, "idle_busy_max_hours") == 0)
 		return parse_hours_ms(v, &cfg->idle_busy_max_ms);
+	if (strcmp(key, "audit_log") == 0) {
+		if (strcmp(v, "syslog") == 0) {
+			strcpy(cfg->audit_log, v);
+			return 0;
+		}
+		return set_path(cfg->audit_log, sizeof(cfg->audit_log), v);
+	}
+	if (strcmp(key, "record") == 0)
+		return parse_record_mode(v, &cfg->record);
+	if (strcmp(key, "record_max_bytes") == 0)
+		return parse_size(v, &cfg->record_max_bytes);
 	return -2;
 }
 
@@ -278,6 +308,9 @@ static const char *const config_keys[] = {"engine",
                                           "metrics_listen",
                                           "idle_busy_cpu_percent",
                                           "idle_busy_max_hours",
+                                          "audit_log",
+                                          "record",
+                                          "record_max_bytes",
                                           NULL};
 
 struct config_ctx {

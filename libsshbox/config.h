@@ -37,7 +37,16 @@ struct config {
 	 * but for no longer than idle_busy_max_ms after its last session. */
 	int idle_busy_cpu_percent;
 	long long idle_busy_max_ms;
+	char audit_log[CONFIG_STR_MAX]; /* a file, or "syslog" */
+	int record;                     /* RECORD_NONE / _PTY / _PTY_INPUT */
+	long long record_max_bytes;     /* per user, all recordings together */
 };
+
+/* Session recording, globally (config "record") or per user (record key
+ * "record", which wins when set). */
+enum { RECORD_DEFAULT = -1, RECORD_NONE = 0, RECORD_PTY = 1, RECORD_PTY_INPUT = 2 };
+int parse_record_mode(const char *s, int *ret_mode); /* none, pty, pty+input */
+const char *record_mode_name(int mode);
 
 void config_defaults(struct config *cfg);
 /* Parses the file at path over the defaults. */

@@ -213,9 +213,8 @@ static int is_uuid(const char *s)
 	return 1;
 }
 
-/* Copies a JSON string member into dst, checking type and length. */
-static int get_string(const json_t *msg, const char *key, char *dst, size_t size, int required,
-                      struct err *err)
+int proto_get_string(const json_t *msg, const char *key, char *dst, size_t size, int required,
+                     struct err *err)
 {
 	json_t *v = json_object_get(msg, key);
 	if (v == NULL) {
@@ -233,6 +232,25 @@ static int get_string(const json_t *msg, const char *key, char *dst, size_t size
 	return 0;
 }
 
+/* "record"'s terminal: a sane size and a TERM that names a terminal. */
+static int parse_terminal(const json_t *msg, struct proto_request *req, struct err *err)
+{
+	json_t *w = json_object_get(msg, "width"), *h = json_object_get(msg, "height");
+	if (!json_is_integer(w) || json_integer_value(w) < 1 || json_integer_value(w) > 10000)
+		return err_set(err, EBADMSG, "\"width\" is not a terminal width");
+	if (!json_is_integer(h) || json_integer_value(h) < 1 || json_integer_value(h) > 10000)
+		return err_set(err, EBADMSG, "\"height\" is not a terminal height");
+	req->width = (int)json_integer_value(w);
+	req->height = (int)json_integer_value(h);
+	if (proto_get_string(msg, "term", req->term, sizeof(req->term), 1, err) < 0)
+		return -1;
+	for (const char *p = req->term; *p; p++)
+		if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.+-_",
+		           *p) == NULL)
+			return err_set(err, EBADMSG, "\"term\" is not a terminal name");
+	return 0;
+}
+
 int proto_parse_request(const json_t *msg, struct proto_request *ret_req, struct err *err)
 {
 	struct proto_request req;
@@ -245,14 +263,18 @@ int proto_parse_request(const json_t *msg, struct proto_request *ret_req, struct
 	{
 		if (strcmp(key, "v") != 0 && strcmp(key, "op") != 0 &&
 		    strcmp(key, "session") != 0 && strcmp(key, "verb") != 0 &&
-		    strcmp(key, "args") != 0)
+		    strcmp(key, "args") != 0 && strcmp(key, "audit") != 0 &&
+		    strcmp(key, "status") != 0 && strcmp(key, "signal") != 0 &&
+		    strcmp(key, "bytes_in") != 0 && strcmp(key, "bytes_out") != 0 &&
+		    strcmp(key, "width") != 0 && strcmp(key, "height") != 0 &&
+		    strcmp(key, "term") != 0)
 			return err_set(err, EBADMSG, "unknown member \"%.32s\"", key);
 	}
 	json_t *v = json_object_get(msg, "v");
 	if (!json_is_integer(v) || json_integer_value(v) != PROTO_VERSION)
 		return err_set(err, EPROTO, "unsupported protocol version");
 	char op[16];
-	if (get_string(msg, "op", op, sizeof(op), 1, err) < 0)
+	if (proto_get_string(msg, "op", op, sizeof(op), 1, err) < 0)
 		return -1;
 	if (strcmp(op, "login") == 0)
 		req.op = PROTO_OP_LOGIN;
@@ -266,14 +288,32 @@ int proto_parse_request(const json_t *msg, struct proto_request *ret_req, struct
 		req.op = PROTO_OP_HANGUP;
 	else if (strcmp(op, "leaving") == 0)
 		req.op = PROTO_OP_LEAVING;
+	else if (strcmp(op, "end") == 0)
+		req.op = PROTO_OP_END;
+	else if (strcmp(op, "record") == 0)
+		req.op = PROTO_OP_RECORD;
 	else
 		return err_set(err, EBADMSG, "unknown op \"%.15s\"", op);
-	if (get_string(msg, "session", req.session, sizeof(req.session), 1, err) < 0)
+	if (req.op != PROTO_OP_END &&
+	    (json_object_get(msg, "status") || json_object_get(msg, "signal") ||
+	     json_object_get(msg, "bytes_in") || json_object_get(msg, "bytes_out")))
+		return err_set(err, EBADMSG, "only \"end\" carries an exit status and byte counts");
+	if (req.op == PROTO_OP_RECORD) {
+		if (parse_terminal(msg, &req, err) < 0)
+			return -1;
+	} else if (json_object_get(msg, "width") || json_object_get(msg, "height") ||
+	           json_object_get(msg, "term")) {
+		return err_set(err, EBADMSG, "only \"record\" carries a terminal");
+	}
+	if (json_object_get(msg, "audit") != NULL && req.op != PROTO_OP_LOGIN &&
+	    req.op != PROTO_OP_VERB)
+		return err_set(err, EBADMSG, "only \"login\" and \"verb\" carry \"audit\"");
+	if (proto_get_string(msg, "session", req.session, sizeof(req.session), 1, err) < 0)
 		return -1;
 	if (!is_uuid(req.session))
 		return err_set(err, EBADMSG, "session id is not a uuid");
 	if (req.op == PROTO_OP_VERB) {
-		if (get_string(msg, "verb", req.verb, sizeof(req.verb), 1, err) < 0)
+		if (proto_get_string(msg, "verb", req.verb, sizeof(req.verb), 1, err) < 0)
 			return -1;
 		json_t *args = json_object_get(msg, "args");
 		if (args != NULL) {

@@ -26,6 +26,15 @@
  *   "list"    (root only) the watchdog's view of every user it knows:
  *             "users":[{"name","sessions","daemon","idle_since","stop_in"},
  *             plus "busy_tenths" and "busy_left" (seconds) while kept busy].
+ *   "end"     sent on a session's connection just before the shim exits: how
+ *             the session ended, for the audit log (auditmsg.h; no reply).
+ *   "record"  on a connection of its own, once per session whose login reply
+ *             said "record" (the mode): "width", "height", "term"; then
+ *             the session's terminal data as PROTO_RECORD_MAX frames.
+ * "login" and "verb" may carry "audit" (auditmsg.h): what the shim saw of
+ * the outer session. A bad one is logged and left out; the request goes on.
+ * A login reply may carry "record" ("pty" or "pty+input") and "notice" (the
+ * text to show the user) when the session's terminal is to be recorded.
  * Replies: {"ok":true,...} or {"ok":false,"error":MESSAGE_FOR_THE_USER}.
  * Notices (watchdog -> shim, on a live session's connection, unasked):
  *   {"v":1,"op":"notice","message":TEXT_FOR_THE_USER}, e.g. when the kernel
@@ -49,7 +58,9 @@ enum proto_op {
 	PROTO_OP_VERB,
 	PROTO_OP_LIST,
 	PROTO_OP_HANGUP,
-	PROTO_OP_LEAVING
+	PROTO_OP_LEAVING,
+	PROTO_OP_END,
+	PROTO_OP_RECORD
 };
 
 struct proto_request {
@@ -58,7 +69,16 @@ struct proto_request {
 	char verb[32];
 	int argc;
 	char args[PROTO_MAX_ARGS][128];
+	int width, height; /* "record": the terminal's size and TERM */
+	char term[64];
 };
+
+/* After a "record" request is answered ok, the shim sends frames of its
+ * own: a 4-byte header (type 'o' output, 'i' input, 'r' resize, then the
+ * data length, 24 bits big-endian, at most PROTO_RECORD_MAX), then the data
+ * ('r': "COLSxROWS"). The watchdog may answer once, with a notice, when it
+ * stops recording; then it closes. */
+#define PROTO_RECORD_MAX (64 * 1024)
 
 /* Makes jansson overwrite all memory it frees, so the copies of the inner
  * private key a message makes (packing, encoding, parsing) do not outlive
@@ -81,6 +101,11 @@ int proto_parse_request(const json_t *msg, struct proto_request *ret_req, struct
 
 /* Checks the frame length field; exposed for the fuzz harness and tests. */
 int proto_check_length(const unsigned char hdr[4], size_t *ret_len, struct err *err);
+
+/* Copies a JSON string member into dst, checking type, length and NULs;
+ * err names the member. A missing one is "" unless required. */
+int proto_get_string(const json_t *msg, const char *key, char *dst, size_t size, int required,
+                     struct err *err);
 
 /* Builds {"ok":false,"error":msg}. */
 json_t *proto_error_reply(const char *msg);

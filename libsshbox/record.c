@@ -16,6 +16,7 @@ void record_init(struct user_record *rec)
 	rec->memory = -1;
 	rec->nano_cpus = -1;
 	rec->pids = -1;
+	rec->record = RECORD_DEFAULT;
 }
 
 int user_path(const struct config *cfg, const char *user, const char *leaf, char *buf, size_t size)
@@ -32,8 +33,8 @@ struct record_ctx {
 
 static int record_kv(void *ctx, const char *key, const char *v, struct err *err)
 {
-	static const char *const keys[] = {"uid",  "image", "memory", "cpus",
-	                                   "pids", "fuse",  "mount",  NULL};
+	static const char *const keys[] = {"uid",  "image", "memory", "cpus", "pids",
+	                                   "fuse", "mount", "record", NULL};
 	struct record_ctx *c = ctx;
 	int idx = -1;
 	for (int i = 0; keys[i]; i++)
@@ -75,6 +76,9 @@ static int record_kv(void *ctx, const char *key, const char *v, struct err *err)
 		break;
 	case 5:
 		bad = parse_bool(v, &c->rec.fuse) < 0;
+		break;
+	case 7:
+		bad = parse_record_mode(v, &c->rec.record) < 0;
 		break;
 	}
 	if (bad)
@@ -139,6 +143,8 @@ int record_format(const char *user, const struct user_record *rec, char *text, s
 	if (rec->pids >= 0)
 		append(text, size, &n, "pids = %ld\n", rec->pids);
 	append(text, size, &n, "fuse = %s\n", rec->fuse ? "yes" : "no");
+	if (rec->record != RECORD_DEFAULT)
+		append(text, size, &n, "record = %s\n", record_mode_name(rec->record));
 	for (int i = 0; i < rec->nmounts; i++)
 		append(text, size, &n, "mount = %s\n", rec->mounts[i]);
 	if (n >= size)

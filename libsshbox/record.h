@@ -3,7 +3,9 @@
  *   users/NAME/inner_key     the inner private key the shim logs in with
  *   users/NAME/etc/          mounted read-only at /etc/sshbox in the container:
  *                            ssh_host_ed25519_key(.pub), authorized_keys
+ *   users/NAME/recordings/   session recordings, SESSION.cast (asciicast v2)
  * Record keys: uid (required), image (required), memory, cpus, pids, fuse,
+ * record (none, pty, pty+input: overrides the config's "record"),
  * and mount = HOSTPATH:CONTPATH[:ro] (repeatable, at most RECORD_MAX_MOUNTS). */
 #ifndef SSHBOX_RECORD_H
 #define SSHBOX_RECORD_H
@@ -23,6 +25,7 @@ struct user_record {
 	long long nano_cpus; /* -1 = default */
 	long pids;           /* -1 = default */
 	int fuse;
+	int record; /* RECORD_DEFAULT: the config's */
 	int nmounts;
 	char mounts[RECORD_MAX_MOUNTS][MOUNT_SPEC_MAX];
 };

@@ -223,6 +223,9 @@ int inner_session_run(const struct inner_params *p, struct inner_result *ret, st
 	rc = relay_run(r, err);
 	ret->exit_status = r->got_status ? r->exit_status : 255;
 	ret->exit_signal = r->exit_signal;
+	memcpy(ret->exit_signal_name, r->exit_signal_name, sizeof(ret->exit_signal_name));
+	ret->bytes_in = r->bytes_in;
+	ret->bytes_out = r->out.total + r->err.total;
 out:
 	if (r != NULL)
 		relay_free(r);

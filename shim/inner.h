@@ -3,6 +3,7 @@
 #ifndef SSHBOX_INNER_H
 #define SSHBOX_INNER_H
 
+#include "castsend.h"
 #include "err.h"
 
 /* Reconnects to the watchdog after it restarted and re-registers this
@@ -18,12 +19,15 @@ struct inner_params {
 	const char *session_id;     /* UUID; SSHBOX_SESSION in the container */
 	int watchdog_fd;            /* the session's reference; watched for hangup */
 	inner_rejoin_fn rejoin;     /* may be NULL */
+	struct castsend *cast;      /* the session's recording, or NULL */
 	void *rejoin_ctx;
 };
 
 struct inner_result {
-	int exit_status; /* inner exit status; 255 when neither status nor signal came */
-	int exit_signal; /* 0, or the signal the inner command died of */
+	int exit_status;           /* inner exit status; 255 when neither status nor signal came */
+	int exit_signal;           /* 0, or the signal the inner command died of */
+	char exit_signal_name[16]; /* its name as the container's sshd sent it */
+	unsigned long long bytes_in, bytes_out; /* from and to the user */
 };
 
 /* Runs the session to its end. -1 with err set when setup failed (nothing

@@ -6,10 +6,12 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <string.h>
 #include <unistd.h>
 #include <uuid/uuid.h>
 
+#include "castsend.h"
 #include "config.h"
 #include "err.h"
 #include "hostverb.h"
@@ -17,6 +19,7 @@
 #include "jump.h"
 #include "log.h"
 #include "proto.h"
+#include "report.h"
 #include "sshconfig.h"
 #include "version.h"
 #include "watchdog_client.h"
@@ -27,12 +30,15 @@
 struct rejoin_ctx {
 	const char *socket;
 	const char *session;
+	int current; /* the session's watchdog connection now, -1 while there is none */
 };
 
 static int rejoin(void *ctx)
 {
 	struct rejoin_ctx *r = ctx;
+	r->current = -1; /* the relay closed the old one */
 	int wd = watchdog_rejoin(r->socket, r->session);
+	r->current = wd;
 	if (wd >= 0)
 		log_info("session %s: re-registered with the restarted watchdog", r->session);
 	return wd;
@@ -76,7 +82,24 @@ static int run_jump(int wd, struct rejoin_ctx *rctx, const struct proto_request 
 	}
 	log_info("session %s: jump ended: %llu bytes to the container, %llu from it", rctx->session,
 	         st.up, st.down);
+	report_end(rctx->current, rctx->session, 0, NULL, st.up, st.down);
 	return 0;
+}
+
+/* The login reply said this session is recorded: the user is told before
+ * anything else, then the terminal's bytes go to the watchdog. When the
+ * recorder refuses (the user's space is full), the session goes on. */
+static void start_recording(struct castsend *cast, const struct config *cfg, const char *session,
+                            const struct login_reply *reply)
+{
+	struct err err = {0};
+	fprintf(stderr, "sshbox: %s\r\n",
+	        reply->notice ? reply->notice : "this session is recorded");
+	if (castsend_open(cast, cfg->socket, session, strcmp(reply->record, "pty+input") == 0,
+	                  &err) < 0) {
+		log_warn("session %s: not recorded: %s", session, err.msg);
+		fprintf(stderr, "sshbox: not recorded: %s\r\n", err.msg);
+	}
 }
 
 static void usage(FILE *f)
@@ -172,6 +195,9 @@ int main(int argc, char **argv)
 		}
 	}
 	log_open("sshbox-shim", 0);
+	/* No other process of the user's may read or steer this one: it holds
+	 * the inner key and carries the session's recording. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	proto_wipe_json_memory();
 	signal(SIGPIPE, SIG_IGN);
 
@@ -223,7 +249,11 @@ int main(int argc, char **argv)
 		                "your admin\n");
 		return SHIM_FAILURE;
 	}
-	struct rejoin_ctx rctx = {.socket = cfg.socket, .session = session};
+	struct rejoin_ctx rctx = {.socket = cfg.socket, .session = session, .current = wd};
+	watchdog_set_audit(report_outer(!is_verb                         ? report_kind(command)
+	                                : strcmp(verb.verb, "jump") == 0 ? "jump"
+	                                                                 : "verb",
+	                                is_verb ? NULL : command));
 	if (is_verb) {
 		log_info("session %s: host verb \"%s\"", session, verb.verb);
 		if (strcmp(verb.verb, "jump") == 0)
@@ -238,6 +268,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sshbox: %s\n", err.msg);
 		return SHIM_FAILURE;
 	}
+	struct castsend cast = {.fd = -1};
+	if (reply.record != NULL && isatty(STDIN_FILENO))
+		start_recording(&cast, &cfg, session, &reply);
 	struct inner_params p = {.fd = reply.sshd_fd,
 	                         .pinned_hostkey = reply.hostkey,
 	                         .private_key = reply.key,
@@ -245,10 +278,12 @@ int main(int argc, char **argv)
 	                         .session_id = session,
 	                         .watchdog_fd = wd,
 	                         .rejoin = rejoin,
-	                         .rejoin_ctx = &rctx};
+	                         .rejoin_ctx = &rctx,
+	                         .cast = cast.fd >= 0 ? &cast : NULL};
 	struct inner_result res = {.exit_status = SHIM_FAILURE};
 	int rc = inner_session_run(&p, &res, &err);
 	login_reply_clear(&reply);
+	castsend_close(&cast);
 	if (rc < 0) {
 		log_err("session %s: %s", session, err.msg);
 		fprintf(stderr, "sshbox: %s\n", err.msg);
@@ -256,6 +291,8 @@ int main(int argc, char **argv)
 	}
 	log_info("session %s: ended with %s %d", session, res.exit_signal ? "signal" : "status",
 	         res.exit_signal ? res.exit_signal : res.exit_status);
+	report_end(rctx.current, session, res.exit_status,
+	           res.exit_signal ? res.exit_signal_name : NULL, res.bytes_in, res.bytes_out);
 	if (res.exit_signal) {
 		/* Die of the same signal, so sshd reports exit-signal to the client. */
 		signal(res.exit_signal, SIG_DFL);

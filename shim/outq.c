@@ -32,6 +32,9 @@ int outq_pump(struct outq *q, ssh_channel ch, int is_stderr)
 			return 0;
 		q->len = (size_t)n;
 		q->off = 0;
+		q->total += (unsigned long long)n;
+		if (q->tap != NULL)
+			q->tap(q->tap_ctx, q->buf, q->len);
 	}
 }
 

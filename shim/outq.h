@@ -15,6 +15,10 @@
 struct outq {
 	int fd;
 	size_t off, len;
+	unsigned long long total; /* bytes taken from the channel, for the audit log */
+	/* Sees every chunk taken from the channel (the session's recording). */
+	void (*tap)(void *ctx, const char *data, size_t len);
+	void *tap_ctx;
 	char buf[OUTQ_SIZE];
 };
 

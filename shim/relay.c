@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -62,7 +63,26 @@ static void on_exit_signal(ssh_session s, ssh_channel ch, const char *signal, in
 {
 	struct relay *r = userdata;
 	r->exit_signal = signal_number(signal);
+	snprintf(r->exit_signal_name, sizeof(r->exit_signal_name), "%s", signal);
 	r->wake = 1;
+}
+
+static void record_output(void *ctx, const char *data, size_t len)
+{
+	castsend_frame(ctx, 'o', data, len);
+}
+
+/* The recording stopped (cap, or the recorder gone): the user hears once. */
+static void recording_stopped(struct relay *r)
+{
+	if (r->cast == NULL || r->cast->fd >= 0 || r->cast->stopped[0] == '\0')
+		return;
+	char line[256];
+	int n = snprintf(line, sizeof(line), "\r\nsshbox: %.200s\r\n", r->cast->stopped);
+	outq_append(&r->err, line, (size_t)n);
+	log_info("session %s: %s", r->session_id, r->cast->stopped);
+	r->cast->stopped[0] = '\0';
+	r->out.tap = r->err.tap = NULL;
 }
 
 void relay_init(struct relay *r, ssh_session s, const struct inner_params *p)
@@ -76,6 +96,11 @@ void relay_init(struct relay *r, ssh_session s, const struct inner_params *p)
 	r->session_id = p->session_id;
 	r->rejoin = p->rejoin;
 	r->rejoin_ctx = p->rejoin_ctx;
+	r->cast = p->cast;
+	if (r->cast != NULL) {
+		r->out.tap = r->err.tap = record_output;
+		r->out.tap_ctx = r->err.tap_ctx = r->cast;
+	}
 	r->session_cb.userdata = &r->forwards;
 	r->session_cb.channel_open_request_auth_agent_function = forward_agent_open;
 	r->session_cb.channel_open_request_x11_function = forward_x11_open;
@@ -153,8 +178,10 @@ static int install_signals(void)
 static void resize(struct relay *r)
 {
 	struct winsize ws;
-	if (r->pty && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+	if (r->pty && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) {
 		ssh_channel_change_pty_size(r->channel, ws.ws_col, ws.ws_row);
+		castsend_resize(r->cast, ws.ws_col, ws.ws_row);
+	}
 }
 
 /* The user went away: hang up what the session runs in the container. */
@@ -187,8 +214,10 @@ static void input_push(struct relay *r, struct input *in)
 	if (in->off < in->len && ssh_channel_window_size(r->channel) > 0) {
 		int n =
 		    ssh_channel_write(r->channel, in->buf + in->off, (uint32_t)(in->len - in->off));
-		if (n > 0)
+		if (n > 0) {
 			in->off += (size_t)n;
+			r->bytes_in += (unsigned long long)n;
+		}
 	}
 	if (in->off == in->len)
 		in->off = in->len = 0;
@@ -200,6 +229,7 @@ static int input_read(struct relay *r, struct input *in)
 	ssize_t n = read(STDIN_FILENO, in->buf, sizeof(in->buf));
 	if (n > 0) {
 		in->len = (size_t)n;
+		castsend_frame(r->cast, 'i', in->buf, (size_t)n);
 		return 0;
 	}
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
@@ -283,7 +313,7 @@ static void say_leaving(struct relay *r)
 	}
 }
 
-enum { P_SIGNAL, P_SSH, P_STDIN, P_STDOUT, P_STDERR, P_WATCHDOG, P_FORWARDS };
+enum { P_SIGNAL, P_SSH, P_STDIN, P_STDOUT, P_STDERR, P_WATCHDOG, P_RECORD, P_FORWARDS };
 
 int relay_run(struct relay *r, struct err *err)
 {
@@ -305,6 +335,7 @@ int relay_run(struct relay *r, struct err *err)
 	outer_setup(&outer, r->pty);
 	for (;;) {
 		r->wake = 0;
+		recording_stopped(r);
 		input_push(r, &in);
 		if (outq_pump(&r->out, r->channel, 0) < 0 ||
 		    outq_pump(&r->err, r->channel, 1) < 0) {
@@ -345,6 +376,8 @@ int relay_run(struct relay *r, struct err *err)
 		p[P_STDERR] =
 		    (struct pollfd){.fd = outq_pending(&r->err) ? 2 : -1, .events = POLLOUT};
 		p[P_WATCHDOG] = (struct pollfd){.fd = r->watchdog_fd, .events = POLLIN};
+		p[P_RECORD] =
+		    (struct pollfd){.fd = r->cast != NULL ? r->cast->fd : -1, .events = POLLIN};
 		int np = P_FORWARDS;
 		for (int i = 0; i < r->forwards.n; i++) {
 			struct forward *f = r->forwards.f[i];
@@ -387,6 +420,9 @@ int relay_run(struct relay *r, struct err *err)
 			gone = 1;
 			break;
 		}
+		if (p[P_RECORD].revents && r->cast != NULL && r->cast->fd >= 0)
+			castsend_readable(r->cast);
+		recording_stopped(r);
 		for (int i = 0; i < np - P_FORWARDS; i++)
 			if (p[P_FORWARDS + i].revents & (POLLIN | POLLHUP | POLLERR))
 				forward_pump_in(&r->forwards, i, buf, sizeof(buf));

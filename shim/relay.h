@@ -20,6 +20,8 @@ struct relay {
 	ssh_event event; /* the session alone: ssh_event_dopoll(event, 0) handles packets */
 	int pty;
 	int got_status, exit_status, exit_signal;
+	char exit_signal_name[16];
+	unsigned long long bytes_in; /* from the user to the container */
 	/* Set by libssh callbacks when something arrived during any libssh call
 	 * (writes and reads may process incoming packets too): the loop then
 	 * looks again before it sleeps, so no data waits in libssh unnoticed. */
@@ -32,6 +34,7 @@ struct relay {
 	const char *session_id;
 	inner_rejoin_fn rejoin;
 	void *rejoin_ctx;
+	struct castsend *cast; /* the recording, or NULL */
 };
 
 void relay_init(struct relay *r, ssh_session s, const struct inner_params *p);

@@ -45,9 +45,21 @@ static char *dup_member(json_t *msg, const char *key)
 	return v ? strdup(v) : NULL;
 }
 
+static json_t *session_audit;
+
+void watchdog_set_audit(json_t *audit)
+{
+	json_decref(session_audit);
+	session_audit = audit;
+}
+
 int watchdog_request(int wd, json_t *req, int timeout_ms, json_t **ret_reply, int *ret_fd,
                      struct err *err)
 {
+	const char *op = json_string_value(json_object_get(req, "op"));
+	if (session_audit != NULL && op != NULL &&
+	    (strcmp(op, "login") == 0 || strcmp(op, "verb") == 0))
+		json_object_set(req, "audit", session_audit);
 	int rc = req != NULL ? proto_send(wd, req, -1, 10000, err)
 	                     : err_set(err, ENOMEM, "cannot encode the request");
 	json_decref(req);
@@ -79,6 +91,8 @@ int watchdog_login(int wd, const char *session_id, struct login_reply *ret, stru
 	}
 	ret->hostkey = dup_member(msg, "hostkey");
 	ret->key = dup_member(msg, "key");
+	ret->record = dup_member(msg, "record");
+	ret->notice = dup_member(msg, "notice");
 	if (fd < 0 || ret->hostkey == NULL || ret->key == NULL) {
 		err_set(err, EPROTO, "the watchdog's answer is incomplete");
 		goto fail;
@@ -100,7 +114,9 @@ void login_reply_clear(struct login_reply *r)
 		memset(r->key, 0, strlen(r->key));
 	free(r->key);
 	free(r->hostkey);
-	r->key = r->hostkey = NULL;
+	free(r->record);
+	free(r->notice);
+	r->key = r->hostkey = r->record = r->notice = NULL;
 	r->sshd_fd = -1;
 }
 

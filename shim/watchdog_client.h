@@ -15,6 +15,10 @@
 int watchdog_connect(const char *socket_path, struct err *err);
 int watchdog_connect_within(const char *socket_path, int timeout_ms, struct err *err);
 
+/* The "audit" member (report.h) every later login and verb request
+ * carries; taken. */
+void watchdog_set_audit(json_t *audit);
+
 /* Sends req (taking it; NULL = out of memory) and reads the reply within
  * timeout_ms, with a descriptor if ret_fd is not NULL. */
 int watchdog_request(int wd, json_t *req, int timeout_ms, json_t **ret_reply, int *ret_fd,
@@ -24,6 +28,8 @@ struct login_reply {
 	int sshd_fd;   /* connected to the container's sshd */
 	char *hostkey; /* pinned public key, one line */
 	char *key;     /* inner private key */
+	char *record;  /* "pty" or "pty+input" when this session is recorded, else NULL */
+	char *notice;  /* what to tell the user then */
 };
 
 /* Sends "login" and reads the reply. On refusal err holds the watchdog's

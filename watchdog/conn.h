@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include "auditmsg.h"
 #include "names.h"
 #include "proto.h"
 #include "session.h"
@@ -18,7 +19,10 @@ struct conn {
 	pid_t pid;
 	char user[USER_NAME_MAX + 1];
 	char session[PROTO_SESSION_LEN + 1];
-	struct user_state *held; /* a live session's user, once the login is answered */
+	struct user_state *held;  /* a live session's user, once the login is answered */
+	long long began_ms;       /* when the login was answered (monotonic) */
+	struct audit_info *audit; /* what the shim reported of the outer session, or NULL */
+	struct audit_end *end;    /* how it said the session ended, or NULL */
 };
 
 /* Closes the connection, gives back its admission slot, frees it. */

@@ -4,12 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "engine.h"
 #include "flags.h"
 #include "fusesvc.h"
+#include "audit.h"
 #include "log.h"
 #include "names.h"
 #include "record.h"
@@ -153,6 +155,49 @@ static void note_oom_later(const struct config *cfg, const char *user)
 	}
 }
 
+/* One line per lifecycle event of a user's container, with why it
+ * happened: the watchdog's own hint (login, verb, stopnow), an idle stop in
+ * progress, or else someone outside the watchdog (the admin, the engine). */
+static void audit_container(const char *user, const char *action, json_t *ev, json_t *attrs)
+{
+	static const char *const names[][2] = {
+	    {"create", "create"}, {"start", "start"}, {"stop", "stop"}, {"destroy", "remove"},
+	    {"commit", "commit"}, {"die", "exit"},    {"oom", "oom"}};
+	const char *name = NULL;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(action, names[i][0]) == 0)
+			name = names[i][1];
+	if (name == NULL)
+		return;
+	json_t *f = json_pack("{s:s}", "action", name);
+	const char *id = json_string_value(json_object_get(ev, "id"));
+	if (id != NULL)
+		json_object_set_new(f, "container", json_stringn(id, strnlen(id, 12)));
+	if (strcmp(name, "exit") == 0) {
+		const char *code = json_string_value(json_object_get(attrs, "exitCode"));
+		if (code != NULL)
+			json_object_set_new(f, "exit_code", json_string(code));
+	} else if (strcmp(name, "oom") != 0) {
+		char why[32] = "outside sshbox";
+		if (!audit_reason_take(user, name, why, sizeof(why)) && strcmp(name, "stop") == 0) {
+			/* The event may trail the stop thread's end: an idle count
+			 * past the grace period says idle too. */
+			struct config cfg;
+			state_config_get(&cfg);
+			struct user_state *u = state_user(user);
+			long long now = (long long)time(NULL);
+			state_lock();
+			if (u != NULL &&
+			    (u->stopping || (u->sessions == 0 && u->idle_since != 0 &&
+			                     now - u->idle_since >= cfg.idle_grace_seconds - 1)))
+				snprintf(why, sizeof(why), "idle");
+			state_unlock();
+		}
+		json_object_set_new(f, "reason", json_string(why));
+	}
+	audit_event(strcmp(name, "oom") == 0 ? "oom" : "container", user, AUDIT_NO_UID, NULL, f);
+}
+
 static int on_event(void *ctx, json_t *ev)
 {
 	const struct config *cfg = ctx;
@@ -163,6 +208,7 @@ static int on_event(void *ctx, json_t *ev)
 	if (action == NULL || user == NULL || inst == NULL || !user_name_valid(user) ||
 	    strcmp(inst, cfg->instance) != 0)
 		return 0;
+	audit_container(user, action, ev, attrs);
 	if (strcmp(action, "start") == 0) {
 		note_running(cfg, user, 0);
 	} else if (strcmp(action, "oom") == 0) {

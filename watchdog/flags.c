@@ -16,6 +16,7 @@
 
 #include "atomicfile.h"
 #include "clock.h"
+#include "audit.h"
 #include "log.h"
 #include "record.h"
 #include "session.h"
@@ -187,6 +188,7 @@ static void on_stopnow(const struct config *cfg, struct user_state *u)
 	}
 	if (log_allowed(u))
 		log_info("user \"%s\": stopnow from inside the container", u->name);
+	audit_reason_set(u->name, "stop", "stopnow");
 	idle_stop_now(u);
 }
 

@@ -6,13 +6,37 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "box.h"
 #include "busy.h"
+#include "clock.h"
 #include "engine.h"
 #include "hangup.h"
 #include "log.h"
+#include "recorder.h"
 
 static int epfd = -1;
+
+/* The end line: the shim's account of how it ended if it gave one, else
+ * only that the connection closed (the shim died, or an old shim). */
+static void audit_session_end(const struct conn *c, int unrecorded)
+{
+	json_t *f = c->audit != NULL ? audit_info_fields(c->audit) : json_object();
+	if (unrecorded) /* no terminal (exec, sftp), or the shim never sent it */
+		json_object_set_new(f, "recorded", json_false());
+	if (c->end != NULL) {
+		if (c->end->signal[0])
+			json_object_set_new(f, "signal", json_string(c->end->signal));
+		else if (c->end->status >= 0)
+			json_object_set_new(f, "status", json_integer(c->end->status));
+		json_object_set_new(f, "bytes_in", json_integer((json_int_t)c->end->bytes_in));
+		json_object_set_new(f, "bytes_out", json_integer((json_int_t)c->end->bytes_out));
+	} else {
+		json_object_set_new(f, "ended", json_string("connection closed without a report"));
+	}
+	json_object_set_new(f, "duration_ms", json_integer(mono_ms() - c->began_ms));
+	audit_event("session_end", c->user, c->uid, c->session, f);
+}
 
 static void end_session(struct conn *c)
 {
@@ -21,6 +45,7 @@ static void end_session(struct conn *c)
 	int n = state_session_end(c->held);
 	log_info("user \"%s\" uid %u session %s: session closed (%d live)", c->user,
 	         (unsigned)c->uid, c->session, n);
+	audit_session_end(c, recorder_forget(c->session));
 	conn_end(c);
 }
 
@@ -61,6 +86,23 @@ static void say_goodbye(struct conn *c)
 		         c->user, (unsigned)c->uid, c->session);
 }
 
+/* The shim's "end": kept for the end line when every field checks out; a
+ * bad one is logged naming the field, and the session goes on. */
+static void take_end(struct conn *c, const json_t *msg)
+{
+	struct err err = {0};
+	struct audit_end *end = malloc(sizeof(*end));
+	if (end == NULL)
+		return;
+	if (auditmsg_parse_end(msg, end, &err) < 0) {
+		audit_data_refused(c->user, c->uid, c->session, err.msg);
+		free(end);
+		return;
+	}
+	free(c->end);
+	c->end = end;
+}
+
 /* The connection is readable: one message, on a thread of its own (the
  * message may come slowly, the hang-up asks the engine). Its registration
  * is one-shot, so no other thread touches c meanwhile. */
@@ -72,16 +114,18 @@ static void *readable(void *arg)
 	struct err err = {0};
 	int ours = proto_recv(c->fd, REQUEST_TIMEOUT_MS, &msg, NULL, &err) == 0 &&
 	           proto_parse_request(msg, &req, &err) == 0 &&
-	           (req.op == PROTO_OP_HANGUP || req.op == PROTO_OP_LEAVING) &&
 	           strcmp(req.session, c->session) == 0;
+	if (ours && req.op == PROTO_OP_END)
+		take_end(c, msg);
 	json_decref(msg);
-	if (!ours) {
+	if (!ours ||
+	    (req.op != PROTO_OP_HANGUP && req.op != PROTO_OP_LEAVING && req.op != PROTO_OP_END)) {
 		end_session(c);
 		return NULL;
 	}
 	if (req.op == PROTO_OP_HANGUP)
 		hang_up(c);
-	else
+	else if (req.op == PROTO_OP_LEAVING)
 		say_goodbye(c);
 	struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.ptr = c};
 	if (epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0)

@@ -25,6 +25,7 @@
 #include "err.h"
 #include "events.h"
 #include "flags.h"
+#include "audit.h"
 #include "log.h"
 #include "engine.h"
 #include "metrics.h"
@@ -191,6 +192,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	state_config_set(&cfg);
+	audit_open(&cfg);
 	curl_global_init(CURL_GLOBAL_ALL);
 	/* Every live session holds a descriptor: take all the kernel allows. */
 	long long nofile = admit_raise_nofile();
@@ -261,7 +263,7 @@ int main(int argc, char **argv)
 			unsigned char sig;
 			while (read(signal_fd, &sig, 1) == 1) {
 				if (sig == SIGHUP) {
-					struct config fresh;
+					struct config fresh, now;
 					if (config_load(config_path, &fresh, &err) < 0) {
 						log_err(
 						    "reload refused, keeping the old config: %s",
@@ -278,6 +280,9 @@ int main(int argc, char **argv)
 						log_info("configuration reloaded from %s",
 						         config_path);
 					}
+					/* logrotate moved the audit log: a fresh one. */
+					state_config_get(&now);
+					audit_open(&now);
 				} else {
 					log_info("stopping on signal %d; containers keep running",
 					         sig);

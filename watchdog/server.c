@@ -13,6 +13,7 @@
 #include "conn.h"
 #include "container.h"
 #include "admit.h"
+#include "audit.h"
 #include "clock.h"
 #include "engine.h"
 #include "flags.h"
@@ -26,6 +27,7 @@
 #include "pidfd.h"
 #include "proto.h"
 #include "record.h"
+#include "recorder.h"
 #include "session.h"
 #include "thread.h"
 #include "verbs.h"
@@ -46,6 +48,37 @@ static void reply_ok(struct conn *c)
 	json_t *r = json_pack("{s:b}", "ok", 1);
 	proto_send(c->fd, r, -1, REPLY_TIMEOUT_MS, NULL);
 	json_decref(r);
+}
+
+/* A login (or verb) refused, for the audit log: why, in the log's words. */
+static void audit_refused(const struct conn *c, const char *why)
+{
+	audit_event("login_refused", c->user[0] ? c->user : NULL, c->uid, c->session,
+	            json_pack("{s:s}", "reason", why));
+}
+
+/* The shim's "audit" member: kept when every field checks out; otherwise
+ * the refusal names the field and the request goes on without it. */
+static void take_audit_info(struct conn *c, const json_t *msg)
+{
+	const json_t *a = json_object_get(msg, "audit");
+	struct err err = {0};
+	if (a == NULL)
+		return;
+	struct audit_info *info = malloc(sizeof(*info));
+	if (info == NULL)
+		return;
+	if (auditmsg_parse_info(a, info, &err) < 0) {
+		audit_data_refused(c->user, c->uid, c->session, err.msg);
+		free(info);
+		return;
+	}
+	c->audit = info;
+}
+
+static json_t *session_fields(const struct conn *c)
+{
+	return c->audit != NULL ? audit_info_fields(c->audit) : json_object();
 }
 
 /* uid -> user name, from the host's account database. */
@@ -73,6 +106,28 @@ static int read_text(const struct config *cfg, const char *user, const char *lea
 	return kv_read_file(path, 1, buf, size, &len, err);
 }
 
+/* A recorded user's login: the reply says so (the shim shows the notice and
+ * sends its terminal's bytes when it has one). */
+static void offer_recording(const struct conn *c, const struct config *cfg,
+                            const struct user_record *rec, json_t *reply)
+{
+	int mode = recorder_mode(cfg, rec);
+	if (mode == RECORD_NONE || reply == NULL)
+		return;
+	if (recorder_offer(c->user, c->session) < 0) {
+		log_err("user \"%s\" uid %u session %s: not recorded: too many recordings pending",
+		        c->user, (unsigned)c->uid, c->session);
+		return;
+	}
+	json_object_set_new(reply, "record", json_string(record_mode_name(mode)));
+	json_object_set_new(reply, "notice",
+	                    json_string(mode == RECORD_PTY_INPUT
+	                                    ? "this session is recorded (what you type and "
+	                                      "what is shown) by the administrators of this host"
+	                                    : "this session is recorded (what is shown) by the "
+	                                      "administrators of this host"));
+}
+
 static int handle_login(struct conn *c, const struct config *cfg, const struct user_record *rec)
 {
 	struct err err = {0};
@@ -92,6 +147,7 @@ static int handle_login(struct conn *c, const struct config *cfg, const struct u
 		reply_error(c, "your sshbox account is incomplete; ask your admin to run "
 		               "'sshbox createuser' again");
 		metrics_login(METRICS_LOGIN_FAILED);
+		audit_refused(c, "broken user state");
 		return -1;
 	}
 	struct user_state *u = state_user(c->user);
@@ -103,6 +159,8 @@ static int handle_login(struct conn *c, const struct config *cfg, const struct u
 	/* The session counts from before the container is ensured, under the
 	 * lifecycle lock, so an idle stop can never slip in between. */
 	pthread_mutex_lock(&u->lifecycle);
+	audit_reason_set(c->user, "create", "login");
+	audit_reason_set(c->user, "start", "login");
 	int alone = state_session_begin(u) == 1;
 	if (container_ensure(e, cfg, c->user, rec, alone, &u->fenced_netns, &info, &path, &err) ==
 	    0) {
@@ -134,12 +192,16 @@ static int handle_login(struct conn *c, const struct config *cfg, const struct u
 		else
 			snprintf(msg, sizeof(msg), "cannot start your container: %s", err.msg);
 		reply_error(c, msg);
+		char why[ERR_MSG_MAX + 32];
+		snprintf(why, sizeof(why), "engine error: %s", err.msg);
+		audit_refused(c, why);
 		state_session_end(u);
 		metrics_login(METRICS_LOGIN_FAILED);
 		return -1;
 	}
 	hostkey[strcspn(hostkey, "\n")] = '\0';
 	json_t *r = json_pack("{s:b,s:s,s:s}", "ok", 1, "hostkey", hostkey, "key", key);
+	offer_recording(c, cfg, rec, r);
 	memset(key, 0, sizeof(key));
 	if (proto_send(c->fd, r, sshd, REPLY_TIMEOUT_MS, &err) == 0)
 		rc = 0;
@@ -156,9 +218,14 @@ static int handle_login(struct conn *c, const struct config *cfg, const struct u
 		                       : path == CONTAINER_STARTED ? METRICS_KIND_WARM
 		                                                   : METRICS_KIND_HOT,
 		                       mono_us() - began_us);
-	if (rc == 0)
+	if (rc == 0) {
 		log_info("user \"%s\" uid %u session %s: login into container %.12s", c->user,
 		         (unsigned)c->uid, c->session, info.id);
+		c->began_ms = mono_ms();
+		json_t *f = session_fields(c);
+		json_object_set_new(f, "container", json_stringn(info.id, 12));
+		audit_event("session_start", c->user, c->uid, c->session, f);
+	}
 	return rc;
 }
 
@@ -186,9 +253,34 @@ static int handle_rejoin(struct conn *c, const struct config *cfg)
 	flags_watch(cfg, c->user);
 	fusesvc_watch(cfg, c->user);
 	reply_ok(c);
+	c->began_ms = mono_ms(); /* its end line counts from here */
 	log_info("user \"%s\" uid %u session %s: rejoined after a watchdog restart", c->user,
 	         (unsigned)c->uid, c->session);
 	return 0;
+}
+
+/* Why the container is stopped, removed or committed next: this verb. */
+static void audit_verb_hints(const char *user, const char *verb)
+{
+	if (strcmp(verb, "stop") == 0 || strcmp(verb, "remove") == 0)
+		audit_reason_set(user, "stop", "verb");
+	if (strcmp(verb, "remove") == 0 || strcmp(verb, "commit") == 0)
+		audit_reason_set(user, verb, "verb");
+}
+
+static void audit_verb(const struct conn *c, const struct proto_request *req, json_t *reply,
+                       long long ms)
+{
+	json_t *f = session_fields(c);
+	json_t *args = json_array();
+	for (int i = 0; i < req->argc; i++)
+		json_array_append_new(args, json_string(req->args[i]));
+	json_object_set_new(f, "kind", json_string("verb"));
+	json_object_set_new(f, "verb", json_string(req->verb));
+	json_object_set_new(f, "args", args);
+	json_object_set(f, "status", json_object_get(reply, "status"));
+	json_object_set_new(f, "duration_ms", json_integer(ms));
+	audit_event("verb", c->user, c->uid, c->session, f);
 }
 
 static json_t *list_users(const struct config *cfg)
@@ -230,6 +322,7 @@ static void serve(struct conn *c)
 		log_warn("uid %u pid %d: refused: %s", (unsigned)c->uid, (int)c->pid, err.msg);
 		metrics_login(METRICS_LOGIN_REFUSED);
 		reply_error(c, "your account is not an sshbox account");
+		audit_refused(c, "no such account");
 		return;
 	}
 	json_t *msg = NULL;
@@ -240,10 +333,14 @@ static void serve(struct conn *c)
 		         (int)c->pid, err.msg);
 		json_decref(msg);
 		reply_error(c, "bad request");
+		char why[ERR_MSG_MAX + 16];
+		snprintf(why, sizeof(why), "bad request: %s", err.msg);
+		audit_refused(c, why);
 		return;
 	}
-	json_decref(msg);
 	memcpy(c->session, req.session, sizeof(c->session));
+	take_audit_info(c, msg);
+	json_decref(msg);
 
 	if (req.op == PROTO_OP_LIST) {
 		if (c->uid != 0) {
@@ -266,6 +363,7 @@ static void serve(struct conn *c)
 		                   : "your sshbox record is damaged; ask your admin");
 		if (req.op == PROTO_OP_LOGIN)
 			metrics_login(METRICS_LOGIN_REFUSED);
+		audit_refused(c, err.code == ENOENT ? "no record" : "bad record");
 		return;
 	}
 	if (rec.uid != c->uid) {
@@ -274,6 +372,7 @@ static void serve(struct conn *c)
 		reply_error(c, "your sshbox record belongs to another uid; ask your admin");
 		if (req.op == PROTO_OP_LOGIN)
 			metrics_login(METRICS_LOGIN_REFUSED);
+		audit_refused(c, "record is for another uid");
 		return;
 	}
 	switch (req.op) {
@@ -287,14 +386,21 @@ static void serve(struct conn *c)
 		break;
 	case PROTO_OP_VERB: {
 		metrics_verb();
+		long long began = mono_ms();
+		audit_verb_hints(c->user, req.verb);
 		json_t *r = verb_run(&cfg, c->user, &rec, &req);
 		proto_send(c->fd, r, -1, REPLY_TIMEOUT_MS, NULL);
+		audit_verb(c, &req, r, mono_ms() - began);
 		json_decref(r);
 		break;
 	}
+	case PROTO_OP_RECORD:
+		recorder_run(c, &cfg, &rec, &req);
+		break;
 	case PROTO_OP_LIST:   /* answered above, for root only */
 	case PROTO_OP_HANGUP: /* only within a session */
 	case PROTO_OP_LEAVING:
+	case PROTO_OP_END:
 		reply_error(c, "bad request");
 		break;
 	}
@@ -317,6 +423,8 @@ void server_refuse(int fd, const char *msg)
 
 void conn_end(struct conn *c)
 {
+	free(c->audit);
+	free(c->end);
 	close(c->fd);
 	admit_release(c->uid);
 	free(c);
@@ -345,6 +453,8 @@ int server_spawn(int fd)
 	if (admit_take(cred.uid) < 0) {
 		log_warn("uid %u pid %d: refused: too many connections", (unsigned)cred.uid,
 		         (int)cred.pid);
+		audit_event("login_refused", NULL, cred.uid, NULL,
+		            json_pack("{s:s}", "reason", "too many connections"));
 		server_refuse(fd, "the sshbox service has too many connections open; try again "
 		                  "in a minute or tell your admin");
 		return -1;

@@ -111,6 +111,12 @@ static int set_one(const struct config *cfg, struct user_record *rec, const char
 		bad = parse_long(v, 1, 4194304, &rec->pids) < 0;
 	} else if (strcmp(key, "fuse") == 0) {
 		bad = parse_bool(v, &rec->fuse) < 0;
+	} else if (strcmp(key, "record") == 0) {
+		/* record= goes back to the config's setting */
+		if (v[0] == '\0')
+			rec->record = RECORD_DEFAULT;
+		else
+			bad = parse_record_mode(v, &rec->record) < 0;
 	} else if (strcmp(key, "mount") == 0) {
 		if (v[0] == '\0') {
 			rec->nmounts = 0; /* mount= clears the list */
@@ -124,8 +130,9 @@ static int set_one(const struct config *cfg, struct user_record *rec, const char
 			strcpy(rec->mounts[rec->nmounts++], v);
 		}
 	} else {
-		return err_set(err, EINVAL,
-		               "unknown key \"%s\" (image, memory, cpus, pids, fuse, mount)", key);
+		return err_set(
+		    err, EINVAL,
+		    "unknown key \"%s\" (image, memory, cpus, pids, fuse, record, mount)", key);
 	}
 	if (bad)
 		return err_set(err, EINVAL, "bad value \"%s\" for \"%s\"", v, key);

@@ -37,6 +37,7 @@ idle_grace_seconds = ${SBX_GRACE:-5}
 stop_timeout_seconds = 2
 metrics_listen = 127.0.0.1:$SBX_METRICS_PORT
 shim = $SBX_BIN/sshbox-shim
+audit_log = $SBX_ROOT/log/audit.log
 CONF
 chmod 644 "$SBX_CONF"
 getent group "$SBX_GROUP" >/dev/null || groupadd --system "$SBX_GROUP"
