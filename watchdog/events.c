@@ -167,7 +167,8 @@ static int on_event(void *ctx, json_t *ev)
 		note_running(cfg, user, 0);
 	} else if (strcmp(action, "oom") == 0) {
 		note_oom_later(cfg, user);
-	} else if (strcmp(action, "die") == 0 || strcmp(action, "destroy") == 0) {
+	} else if (strcmp(action, "die") == 0 || strcmp(action, "destroy") == 0 ||
+	           strcmp(action, "remove") == 0) { /* Podman says "remove" for "destroy" */
 		struct user_state *u = state_user(user);
 		log_info("user \"%s\": container %s", user,
 		         action[0] == 'd' && action[1] == 'i' ? "exited" : "removed");
