@@ -8,6 +8,7 @@
 
 #include "clock.h"
 #include "engine.h"
+#include "enginekind.h"
 #include "flags.h"
 #include "fusesvc.h"
 #include "log.h"
@@ -199,6 +200,12 @@ static void *follow(void *arg)
 		label_filter(&cfg, "\"type\":[\"container\"],", enc, sizeof(enc));
 		snprintf(path, sizeof(path), "/events?filters=%s", enc);
 		if (engine_open(&cfg, &e, &err) == 0) {
+			/* Which engine answers decides a few requests (network.c). */
+			struct err kind_err = {0};
+			int kind = engine_kind(e, &kind_err);
+			if (kind >= 0)
+				log_info("container engine at %s is %s", cfg.engine,
+				         engine_kind_name((enum engine_kind)kind));
 			long long began = mono_ms();
 			engine_stream(e, path, on_event, &cfg, &err);
 			engine_close(e);
