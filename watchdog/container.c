@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 
 #include "boxfiles.h"
 #include "bundle.h"
@@ -275,16 +274,6 @@ static int stop_now(struct engine *e, const char *id, struct err *err)
 	return engine_call(e, "POST", path, NULL, 30, ok, "stop container", NULL, err);
 }
 
-/* The network namespace's inode: what the fence was applied to (a pid can
- * be reused by another container's init; a namespace identity cannot). */
-static unsigned long long netns_id(pid_t pid)
-{
-	char path[64];
-	struct stat st;
-	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
-	return stat(path, &st) == 0 ? (unsigned long long)st.st_ino : 0;
-}
-
 int container_ensure(struct engine *e, const struct config *cfg, const char *user,
                      const struct user_record *rec, int alone, unsigned long long *fenced,
                      struct container_info *ret_info, enum container_path *ret_path,
@@ -342,14 +331,14 @@ int container_ensure(struct engine *e, const struct config *cfg, const char *use
 	}
 	/* Once per container start (and once after a watchdog restart). A
 	 * container that cannot be fenced does not run. */
-	unsigned long long netns = netns_id(info.pid);
-	if (netns == 0 || *fenced != netns) {
+	unsigned long long key = netfence_key(info.pid);
+	if (key == 0 || *fenced != key) {
 		if (netfence_apply(info.pid, info.id, err) < 0) {
 			struct err ignored = {0};
 			stop_now(e, info.id, &ignored);
 			return err_wrap(err, "cannot fence the container's network (stopped it)");
 		}
-		*fenced = netns;
+		*fenced = key;
 	}
 	*ret_info = info;
 	if (ret_path != NULL)

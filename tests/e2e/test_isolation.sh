@@ -128,6 +128,18 @@ expect_eq "none of alice's 600 connections was accepted" 0 "$(head -1 "$T/flood"
 
 for u in $a $b; do sbx_ssh "$u" 'nodaemon >/dev/null; pkill -f "netprobe listen"'; done
 
+# Fenced after every start, whatever number the kernel gives the new
+# namespace: it hands a freed namespace's inode to the next one, so the
+# watchdog must not take a restarted container for the one it fenced.
+fenced=0
+for _ in 1 2 3 4; do
+	stop_container $a
+	sbx_ssh $a true
+	apid=$(container_field $a .State.Pid)
+	[ "$(nsenter --net=/proc/"$apid"/ns/net iptables -S OUTPUT | grep -c REJECT)" -gt 0 ] && fenced=$((fenced + 1))
+done
+expect_eq "alice's container is fenced after each of 4 restarts" 4 "$fenced"
+
 # A container of an older sshbox (no spec label, the default bridge,
 # SYS_ADMIN): at its next start it is saved and re-created isolated.
 name=$(sbx_container $a)
