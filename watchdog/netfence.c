@@ -175,16 +175,9 @@ static int restore(int target, const char *program, const char *rules, size_t le
  * last ')'). 0 when unreadable. */
 static unsigned long long start_ticks(pid_t pid)
 {
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	char buf[1024];
+	if (pidfd_proc_read(pid, "stat", buf, sizeof(buf)) <= 0)
 		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
 	char *p = strrchr(buf, ')');
 	for (int field = 2; p != NULL && field < 22; field++)
 		p = strchr(p + 1, ' ');
