@@ -331,14 +331,14 @@ int container_ensure(struct engine *e, const struct config *cfg, const char *use
 	}
 	/* Once per container start (and once after a watchdog restart). A
 	 * container that cannot be fenced does not run. */
-	unsigned long long key = netfence_key(info.pid);
-	if (key == 0 || *fenced != key) {
+	unsigned long long fence = netfence_key(info.pid);
+	if (fence == 0 || *fenced != fence) {
 		if (netfence_apply(info.pid, info.id, err) < 0) {
 			struct err ignored = {0};
 			stop_now(e, info.id, &ignored);
 			return err_wrap(err, "cannot fence the container's network (stopped it)");
 		}
-		*fenced = key;
+		*fenced = fence;
 	}
 	*ret_info = info;
 	if (ret_path != NULL)
