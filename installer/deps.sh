@@ -11,7 +11,7 @@ set -euo pipefail
 runtime=(docker.io openssh-server openssh-client debootstrap ca-certificates curl jq xauth patchelf)
 build=(build-essential cmake pkg-config libssh-dev libjansson-dev
        libcurl4-openssl-dev uuid-dev libssl-dev)
-testing=(libcmocka-dev asciinema busybox-static sshfs rsync git strace tmux xvfb x11-utils xauth procps iproute2 util-linux socat python3 openssl valgrind
+testing=(libcmocka-dev asciinema busybox-static podman netavark aardvark-dns catatonit sshfs rsync git strace tmux xvfb x11-utils xauth procps iproute2 util-linux socat python3 openssl valgrind
          clang libclang-rt-14-dev shellcheck clang-format clang-tidy cppcheck
          prometheus)
 package=(debhelper dpkg-dev fakeroot lintian)

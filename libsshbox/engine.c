@@ -77,6 +77,22 @@ void engine_close(struct engine *e)
 	free(e);
 }
 
+const char *engine_where(const struct engine *e)
+{
+	return e->where;
+}
+
+/* The URL of an API path: Docker's API, or Podman's own for /libpod/. */
+static int api_url(const struct engine *e, const char *path, char *buf, size_t size,
+                   struct err *err)
+{
+	const char *api = strncmp(path, "/libpod/", 8) == 0 ? ENGINE_LIBPOD_API : ENGINE_API;
+	int n = snprintf(buf, size, "%s%s%s", e->base, api, path);
+	if (n < 0 || (size_t)n >= size)
+		return err_set(err, ENAMETOOLONG, "engine request path is too long");
+	return 0;
+}
+
 /* What every request shares: address, transport, TLS, connect deadline. */
 static CURL *setup_handle(struct engine *e, const char *url)
 {
@@ -151,8 +167,8 @@ int engine_request_raw(struct engine *e, const char *method, const char *path,
                        char **ret_data, size_t *ret_len, struct err *err)
 {
 	char url[2048], ctype[128];
-	if (snprintf(url, sizeof(url), "%s%s%s", e->base, ENGINE_API, path) >= (int)sizeof(url))
-		return err_set(err, ENAMETOOLONG, "engine request path is too long");
+	if (api_url(e, path, url, sizeof(url), err) < 0)
+		return -1;
 	snprintf(ctype, sizeof(ctype), "Content-Type: %s",
 	         body && body->type ? body->type : "application/json");
 	struct answer a = {0};
@@ -400,8 +416,8 @@ static CURLcode stream_perform(CURL *c)
 int engine_stream(struct engine *e, const char *path, engine_line_fn fn, void *ctx, struct err *err)
 {
 	char url[2048];
-	if (snprintf(url, sizeof(url), "%s%s%s", e->base, ENGINE_API, path) >= (int)sizeof(url))
-		return err_set(err, ENAMETOOLONG, "engine request path is too long");
+	if (api_url(e, path, url, sizeof(url), err) < 0)
+		return -1;
 	struct stream *st = calloc(1, sizeof(*st));
 	if (st == NULL)
 		return err_set(err, ENOMEM, "out of memory");

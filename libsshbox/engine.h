@@ -11,13 +11,19 @@
 #include "err.h"
 
 #define ENGINE_API "/v1.41"
+/* Podman's own API, for what its Docker-compatible one cannot say; a path
+ * that starts with "/libpod/" goes below this prefix instead. */
+#define ENGINE_LIBPOD_API "/v4.0.0"
 
 struct engine;
 
 int engine_open(const struct config *cfg, struct engine **ret_engine, struct err *err);
 void engine_close(struct engine *e);
 
-/* One request. path starts with '/', below /v1.41. body may be NULL (an
+/* The engine's address, as configured (for messages and caches). */
+const char *engine_where(const struct engine *e);
+
+/* One request. path starts with '/', below /v1.41 (or ENGINE_LIBPOD_API). body may be NULL (an
  * empty body is still sent: a POST must never read stdin). *ret_json gets
  * the parsed answer or NULL when it was empty; pass NULL to drop it.
  * Any HTTP status is returned in *ret_status; transport failures are -1. */

@@ -4,7 +4,9 @@
 #   static  clang-format, clang-tidy, cppcheck, shellcheck (tests/static.sh)
 #   test    build, bring up the test bed (its own dockerd, base image, sshd, watchdog,
 #           test users), unit and end-to-end tests, take the bed down
-#   asan    the same with AddressSanitizer + UBSan builds of every program;
+#   podman  end-to-end tests (login, sessions, idle, verbs, isolation, connect)
+#           again against a Podman service of the bed's own (ctest -L podman)
+#   asan    the same as test with AddressSanitizer + UBSan builds of every program;
 #           any sanitizer report fails the run
 #   fuzz    every libFuzzer harness for FUZZ_SECONDS (60) each (fuzz/run.sh)
 # Safe on a host running sshbox: the tests use their own dockerd, sshd,
@@ -14,7 +16,7 @@
 #   tests/run.sh [ctest args...]   (as root; SBX_PHASES="test asan" picks)
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
-phases=${SBX_PHASES:-static test asan fuzz}
+phases=${SBX_PHASES:-static test podman asan fuzz}
 [ "$(id -u)" = 0 ] || { echo "tests/run.sh: run as root (it starts dockerd and sshd, adds test users)" >&2; exit 1; }
 "$src/installer/deps.sh" --test --no-engine # the tests run their own dockerd
 
@@ -29,7 +31,7 @@ suite() {
 
 # The sentinel, around every phase that runs the end-to-end tests.
 sentinel=0
-case " $phases " in *" test "* | *" asan "*) [ "${SBX_SENTINEL:-1}" = 1 ] && sentinel=1 ;; esac
+case " $phases " in *" test "* | *" podman "* | *" asan "*) [ "${SBX_SENTINEL:-1}" = 1 ] && sentinel=1 ;; esac
 export SBX_SENTINEL_OWNER=run.sh # the ctest copies of the sentinel tests skip
 sentinel_run() { # setup|check
 	SBX_SENTINEL_RUN=1 SBX_BUILD=${SBX_BUILD:-$src/build} "$src/tests/e2e/test_sentinel_$1.sh"
@@ -55,7 +57,8 @@ for phase in $phases; do
 	echo "=== tests/run.sh: $phase"
 	case $phase in
 	static) "$src/tests/static.sh" ;;
-	test) suite "${SBX_BUILD:-$src/build}" RelWithDebInfo "$@" ;;
+	test) suite "${SBX_BUILD:-$src/build}" RelWithDebInfo -LE podman "$@" ;;
+	podman) suite "${SBX_BUILD:-$src/build}" RelWithDebInfo -L podman "$@" ;;
 	asan)
 		# Where the sanitized programs write reports (see
 		# libsshbox/sanitizer_options.c): the shim runs as the test users.
@@ -63,7 +66,7 @@ for phase in $phases; do
 		rm -rf "$reports"
 		mkdir -m 1777 "$reports"
 		status=0
-		suite "$src/build-asan" Asan "$@" || status=$?
+		suite "$src/build-asan" Asan -LE podman "$@" || status=$?
 		if [ -n "$(ls -A "$reports")" ]; then
 			echo "tests/run.sh: sanitizer reports:" >&2
 			for f in "$reports"/*; do echo "--- $f" >&2; head -n 60 "$f" >&2; done
@@ -72,7 +75,7 @@ for phase in $phases; do
 		[ "$status" = 0 ] || exit "$status"
 		;;
 	fuzz) "$src/fuzz/run.sh" "${FUZZ_SECONDS:-60}" ;;
-	*) echo "tests/run.sh: unknown phase \"$phase\" (static, test, asan, fuzz)" >&2; exit 2 ;;
+	*) echo "tests/run.sh: unknown phase \"$phase\" (static, test, podman, asan, fuzz)" >&2; exit 2 ;;
 	esac
 done
 if [ $sentinel = 1 ]; then

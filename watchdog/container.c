@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 
 #include "boxfiles.h"
 #include "bundle.h"
@@ -75,18 +74,23 @@ static json_t *create_body(const struct config *cfg, const char *user,
 	if (hostname[0] == '\0')
 		strcpy(hostname, "sshbox");
 
-	/* Explicit limits within the host's own: Podman's defaults exceed them. */
-	struct rlimit nofile = {1024, 1024};
+	/* Explicit limits within the host's own: root Podman asks the runtime
+	 * for 1048576 of each, which it may not raise to ("error setting rlimit
+	 * type 7"). Processes: at most 32768, what Debian's podman service keeps
+	 * for itself, far above any container's pids limit; uid 0 is exempt. */
+	struct rlimit nofile = {1024, 1024}, nproc = {32768, 32768};
 	getrlimit(RLIMIT_NOFILE, &nofile);
+	getrlimit(RLIMIT_NPROC, &nproc);
 	long long files = nofile.rlim_max > 1048576 ? 1048576 : (long long)nofile.rlim_max;
+	long long procs = nproc.rlim_max > 32768 ? 32768 : (long long)nproc.rlim_max;
 
-	json_t *host =
-	    json_pack("{s:[s], s:[{s:s,s:s,s:s,s:{s:o}}], s:[s], s:b, s:{s:s},"
-	              " s:[{s:s,s:I,s:I}]}",
-	              "Binds", bind, "Mounts", "Type", "volume", "Source", volume, "Target",
-	              "/root", "VolumeOptions", "Labels", labels(cfg, user), "SecurityOpt",
-	              "no-new-privileges", "Init", 1, "RestartPolicy", "Name", "no", "Ulimits",
-	              "Name", "nofile", "Soft", files, "Hard", files);
+	json_t *host = json_pack("{s:[s], s:[{s:s,s:s,s:s,s:{s:o}}], s:[s], s:b, s:{s:s},"
+	                         " s:[{s:s,s:I,s:I},{s:s,s:I,s:I}]}",
+	                         "Binds", bind, "Mounts", "Type", "volume", "Source", volume,
+	                         "Target", "/root", "VolumeOptions", "Labels", labels(cfg, user),
+	                         "SecurityOpt", "no-new-privileges", "Init", 1, "RestartPolicy",
+	                         "Name", "no", "Ulimits", "Name", "nofile", "Soft", files, "Hard",
+	                         files, "Name", "nproc", "Soft", procs, "Hard", procs);
 	char bundle[600];
 	if (bundle_bind(cfg, bundle, sizeof(bundle)) == 0)
 		json_array_append_new(json_object_get(host, "Binds"), json_string(bundle));
@@ -141,6 +145,32 @@ static int pick_image(struct engine *e, const struct config *cfg, const char *us
 	return 0;
 }
 
+/* The home volume, made before the container with the instance's labels:
+ * Podman ignores a mount's VolumeOptions when it makes the volume itself,
+ * and cleanup finds volumes by label. */
+static int volume_ensure(struct engine *e, const struct config *cfg, const char *user,
+                         struct err *err)
+{
+	char volume[128], path[200];
+	box_volume_name(cfg->instance, user, volume, sizeof(volume));
+	snprintf(path, sizeof(path), "/volumes/%s", volume);
+	long status = 0;
+	json_t *answer = NULL;
+	if (engine_request(e, "GET", path, NULL, 15, &status, &answer, err) < 0)
+		return -1;
+	json_decref(answer);
+	if (status == 200)
+		return 0;
+	json_t *body = json_pack("{s:s,s:o}", "Name", volume, "Labels", labels(cfg, user));
+	if (body == NULL)
+		return err_set(err, ENOMEM, "cannot build volume spec");
+	static const long ok[] = {200, 201, 0};
+	int rc =
+	    engine_call(e, "POST", "/volumes/create", body, 60, ok, "create volume", NULL, err);
+	json_decref(body);
+	return rc;
+}
+
 static int create(struct engine *e, const struct config *cfg, const char *user,
                   const struct user_record *rec, struct err *err)
 {
@@ -154,9 +184,11 @@ static int create(struct engine *e, const struct config *cfg, const char *user,
 		return -1;
 	if (has == 0)
 		return err_set(err, ENOENT, "image \"%s\" does not exist on the engine", image);
-	if (network_ensure(e, cfg, err) < 0)
+	if (network_ensure(e, cfg, err) < 0 || volume_ensure(e, cfg, user, err) < 0)
 		return -1;
-	if (rec->fuse && fusesvc_prepare(cfg, user, err) < 0)
+	/* Every bind's source exists before create: Podman makes a missing
+	 * one a directory right then (Docker only at start). */
+	if (flags_prepare(cfg, user, err) < 0 || (rec->fuse && fusesvc_prepare(cfg, user, err) < 0))
 		return -1;
 	box_container_name(cfg->instance, user, name, sizeof(name));
 	snprintf(path, sizeof(path), "/containers/create?name=%s", name);
@@ -195,7 +227,12 @@ int container_commit(struct engine *e, const struct config *cfg, const char *use
 	         user);
 	static const long ok[] = {201, 0};
 	json_t *answer = NULL;
-	if (engine_call(e, "POST", path, NULL, COMMIT_TIMEOUT_S, ok, "commit", &answer, err) < 0)
+	/* A body of {} (no changes to the config): Podman refuses an empty one. */
+	json_t *changes = json_object();
+	int rc =
+	    engine_call(e, "POST", path, changes, COMMIT_TIMEOUT_S, ok, "commit", &answer, err);
+	json_decref(changes);
+	if (rc < 0)
 		return -1;
 	const char *new_id = json_string_value(json_object_get(answer, "Id"));
 	snprintf(ret_image_id, size, "%s", new_id ? new_id : "?");
@@ -235,16 +272,6 @@ static int stop_now(struct engine *e, const char *id, struct err *err)
 	snprintf(path, sizeof(path), "/containers/%s/stop?t=0", id);
 	static const long ok[] = {204, 304, 0};
 	return engine_call(e, "POST", path, NULL, 30, ok, "stop container", NULL, err);
-}
-
-/* The network namespace's inode: what the fence was applied to (a pid can
- * be reused by another container's init; a namespace identity cannot). */
-static unsigned long long netns_id(pid_t pid)
-{
-	char path[64];
-	struct stat st;
-	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
-	return stat(path, &st) == 0 ? (unsigned long long)st.st_ino : 0;
 }
 
 int container_ensure(struct engine *e, const struct config *cfg, const char *user,
@@ -304,14 +331,14 @@ int container_ensure(struct engine *e, const struct config *cfg, const char *use
 	}
 	/* Once per container start (and once after a watchdog restart). A
 	 * container that cannot be fenced does not run. */
-	unsigned long long netns = netns_id(info.pid);
-	if (netns == 0 || *fenced != netns) {
+	unsigned long long fence = netfence_key(info.pid);
+	if (fence == 0 || *fenced != fence) {
 		if (netfence_apply(info.pid, info.id, err) < 0) {
 			struct err ignored = {0};
 			stop_now(e, info.id, &ignored);
 			return err_wrap(err, "cannot fence the container's network (stopped it)");
 		}
-		*fenced = netns;
+		*fenced = fence;
 	}
 	*ret_info = info;
 	if (ret_path != NULL)

@@ -20,9 +20,9 @@ enum container_path { CONTAINER_WAS_RUNNING, CONTAINER_STARTED, CONTAINER_CREATE
 
 /* Ensures the container exists, runs and is fenced (netfence.h); fills
  * *ret_info, and *ret_path with what it took (may be NULL). *fenced
- * remembers the network namespace last fenced. alone: the caller's login is
- * the user's only session, so a running container of an older spec may be
- * re-created. */
+ * remembers what was last fenced (netfence_key). alone: the caller's login
+ * is the user's only session, so a running container of an older spec may
+ * be re-created. */
 int container_ensure(struct engine *e, const struct config *cfg, const char *user,
                      const struct user_record *rec, int alone, unsigned long long *fenced,
                      struct container_info *ret_info, enum container_path *ret_path,

@@ -9,6 +9,7 @@
 
 #include "clock.h"
 #include "engine.h"
+#include "enginekind.h"
 #include "flags.h"
 #include "fusesvc.h"
 #include "audit.h"
@@ -213,7 +214,8 @@ static int on_event(void *ctx, json_t *ev)
 		note_running(cfg, user, 0);
 	} else if (strcmp(action, "oom") == 0) {
 		note_oom_later(cfg, user);
-	} else if (strcmp(action, "die") == 0 || strcmp(action, "destroy") == 0) {
+	} else if (strcmp(action, "die") == 0 || strcmp(action, "destroy") == 0 ||
+	           strcmp(action, "remove") == 0) { /* Podman says "remove" for "destroy" */
 		struct user_state *u = state_user(user);
 		log_info("user \"%s\": container %s", user,
 		         action[0] == 'd' && action[1] == 'i' ? "exited" : "removed");
@@ -244,6 +246,12 @@ static void *follow(void *arg)
 		label_filter(&cfg, "\"type\":[\"container\"],", enc, sizeof(enc));
 		snprintf(path, sizeof(path), "/events?filters=%s", enc);
 		if (engine_open(&cfg, &e, &err) == 0) {
+			/* Which engine answers decides a few requests (network.c). */
+			struct err kind_err = {0};
+			int kind = engine_kind(e, &kind_err);
+			if (kind >= 0)
+				log_info("container engine at %s is %s", cfg.engine,
+				         engine_kind_name((enum engine_kind)kind));
 			long long began = mono_ms();
 			engine_stream(e, path, on_event, &cfg, &err);
 			engine_close(e);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -167,6 +168,31 @@ static int restore(int target, const char *program, const char *rules, size_t le
 		    err, EIO, "%s failed in the container's network namespace (status %d)", program,
 		    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 	return 0;
+}
+
+/* Field 22 of /proc/PID/stat, the process's start in ticks since boot
+ * (the name in field 2 may hold spaces and parentheses: counted from the
+ * last ')'). 0 when unreadable. */
+static unsigned long long start_ticks(pid_t pid)
+{
+	char buf[1024];
+	if (pidfd_proc_read(pid, "stat", buf, sizeof(buf)) <= 0)
+		return 0;
+	char *p = strrchr(buf, ')');
+	for (int field = 2; p != NULL && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	return p != NULL ? strtoull(p + 1, NULL, 10) : 0;
+}
+
+unsigned long long netfence_key(pid_t pid)
+{
+	char path[64];
+	struct stat st;
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	unsigned long long ticks = start_ticks(pid);
+	if (stat(path, &st) < 0 || ticks == 0)
+		return 0;
+	return (ticks << 32) ^ (unsigned long long)st.st_ino;
 }
 
 int netfence_apply(pid_t pid, const char *container_id, struct err *err)

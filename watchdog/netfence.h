@@ -18,4 +18,12 @@
  * through a pidfd checked to be that container's init (pidfd.h). */
 int netfence_apply(pid_t pid, const char *container_id, struct err *err);
 
+/* What a fence was applied to, to tell whether a container still has it:
+ * its network namespace's inode and its init's start time together (0 when
+ * unreadable). The inode alone is not enough: the kernel hands a freed
+ * namespace's number to the next one (seen within seconds, when Podman
+ * stops a container and starts it again), which would pass a fresh,
+ * unfenced namespace for the fenced one. */
+unsigned long long netfence_key(pid_t pid);
+
 #endif

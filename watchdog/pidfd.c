@@ -17,17 +17,22 @@ int pidfd_alive(int pidfd)
  * (docker: /docker/ID or docker-ID.scope; podman: libpod-ID). */
 static int in_container_cgroup(pid_t pid, const char *container_id)
 {
-	char path[64], buf[8192];
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	char buf[8192];
+	return pidfd_proc_read(pid, "cgroup", buf, sizeof(buf)) > 0 && strlen(container_id) >= 12 &&
+	       strstr(buf, container_id) != NULL;
+}
+
+ssize_t pidfd_proc_read(pid_t pid, const char *name, char *buf, size_t size)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+		return -1;
+	ssize_t n = read(fd, buf, size - 1);
 	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	return strlen(container_id) >= 12 && strstr(buf, container_id) != NULL;
+	buf[n > 0 ? n : 0] = '\0';
+	return n;
 }
 
 int pidfd_of_container(pid_t pid, const char *container_id, struct err *err)

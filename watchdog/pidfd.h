@@ -14,6 +14,10 @@
  * container's cgroup, and to have been alive throughout the check. */
 int pidfd_of_container(pid_t pid, const char *container_id, struct err *err);
 
+/* The start of /proc/PID/NAME (at most size - 1 bytes, NUL-terminated):
+ * the byte count, or -1. For checks that a pidfd then confirms. */
+ssize_t pidfd_proc_read(pid_t pid, const char *name, char *buf, size_t size);
+
 /* 1 while the process of pidfd has not exited. */
 int pidfd_alive(int pidfd);
 

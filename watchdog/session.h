@@ -27,7 +27,7 @@ struct user_state {
 	int stop_again;                  /* a stop fell due meanwhile: that thread decides again */
 	long long idle_since;            /* wall-clock seconds the count last reached 0, 0 = busy */
 	int flags_watch;                 /* inotify watch of the flag dir, -1 = none */
-	unsigned long long fenced_netns; /* network namespace last fenced (lifecycle lock) */
+	unsigned long long fenced_netns; /* netfence_key of what was last fenced (lifecycle lock) */
 	long long flag_log_window;       /* flags.c's log rate limit: window start (ms), */
 	int flag_log_count, flag_log_dropped; /* lines in it, lines left out */
 	int box_state;                        /* BOX_STATE_* */

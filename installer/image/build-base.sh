@@ -33,9 +33,14 @@ fi
 [ -n "$mirror" ] || { echo "base image: no bookworm mirror found in apt's sources" >&2; exit 1; }
 
 import_rootfs() { # TAR_SOURCE: the rootfs tar on stdin becomes the image
-	api -o /dev/null -X POST -H 'Content-Type: application/x-tar' --data-binary @- \
-		"http://localhost/v1.41/images/create?fromSrc=-&repo=$repo&tag=$hash"
-	api -o /dev/null -X POST "http://localhost/v1.41/images/$repo:$hash/tag?repo=$repo&tag=latest"
+	local id
+	# Tagged by the id the engine reports: Podman's import ignores `tag`.
+	id=$(api -X POST -H 'Content-Type: application/x-tar' --data-binary @- \
+		"http://localhost/v1.41/images/create?fromSrc=-&repo=$repo&tag=$hash" |
+		jq -rs 'map(.status // empty | select(startswith("sha256:"))) | last // empty')
+	[ -n "$id" ] || { echo "base image: the engine did not report the imported image's id" >&2; return 1; }
+	api -o /dev/null -X POST "http://localhost/v1.41/images/$id/tag?repo=$repo&tag=$hash"
+	api -o /dev/null -X POST "http://localhost/v1.41/images/$id/tag?repo=$repo&tag=latest"
 }
 cache=${SSHBOX_ROOTFS_CACHE:-}
 if [ -n "$cache" ] && [ "${1:-}" != "--force" ] && [ -f "$cache/rootfs-$hash.tar" ]; then

@@ -16,7 +16,8 @@ done
 for v in $(sbx_api GET "/volumes?filters=$filter" | jq -r '.Volumes[]?.Name' 2>/dev/null); do
 	sbx_api DELETE "/volumes/$v" >/dev/null
 done
-for img in $(sbx_api GET "/images/json" | jq -r ".[].RepoTags[]? | select(startswith(\"$SBX_INSTANCE-user:\"))" 2>/dev/null); do
+# Podman names them docker.io/library/NAME (or localhost/NAME).
+for img in $(sbx_api GET "/images/json" | jq -r ".[].RepoTags[]? | sub(\"^(docker.io/library|localhost)/\"; \"\") | select(startswith(\"$SBX_INSTANCE-user:\"))" 2>/dev/null); do
 	sbx_api DELETE "/images/$img?force=1" >/dev/null
 done
 for u in $SBX_USERS $SBX_PLAIN $SBX_NOREC sbt-new sbt-multi sbt-oom sbt-idemo sbt-busy sbt-nossh sbt-ownconf; do

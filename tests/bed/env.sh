@@ -24,9 +24,16 @@ SBX_BUILD=${SBX_BUILD:-$SBX_SRC/build}
 # The engine: the suite's own dockerd (tests/bed/engine.sh), never the
 # machine's. SBX_OWN_ENGINE=0 uses the machine's instead (bench/run.sh,
 # which never stops or kills it).
-SBX_ENGINE_DIR=${SBX_ENGINE_DIR:-/var/tmp/sshbox-test-engine}
+# SBX_ENGINE_KIND=podman: the suite's own `podman system service` instead
+# (tests/bed/podman.sh), in a directory of its own.
+SBX_ENGINE_KIND=${SBX_ENGINE_KIND:-docker}
+if [ "$SBX_ENGINE_KIND" = podman ]; then
+	SBX_ENGINE_DIR=${SBX_ENGINE_DIR:-/var/tmp/sshbox-test-podman}
+else
+	SBX_ENGINE_DIR=${SBX_ENGINE_DIR:-/var/tmp/sshbox-test-engine}
+fi
 if [ "${SBX_OWN_ENGINE:-1}" = 1 ]; then
-	SBX_ENGINE=$SBX_ENGINE_DIR/docker.sock
+	SBX_ENGINE=$SBX_ENGINE_DIR/$SBX_ENGINE_KIND.sock
 else
 	SBX_ENGINE=/var/run/docker.sock
 fi

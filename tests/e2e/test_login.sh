@@ -9,7 +9,8 @@ out=$(sbx_ssh $u hostname)
 expect_eq "exit of 'hostname'" 0 $?
 expect_ne "hostname is not the host's" "$(hostname)" "$out"
 expect_eq "hostname is the container's" "$(container_field $u .Config.Hostname)" "$out"
-check "/.dockerenv exists inside" sbx_ssh $u 'test -f /.dockerenv'
+check "the engine's marker file exists inside (Docker's /.dockerenv, Podman's /run/.containerenv)" \
+	sbx_ssh $u 'test -f /.dockerenv || test -f /run/.containerenv'
 expect_eq "logged in as root inside" root "$(sbx_ssh $u whoami)"
 cid=$(sbx_ssh $u 'cat /proc/self/mountinfo' | grep -o "containers/[0-9a-f]\{64\}" | head -1)
 expect_eq "the container's own mounts" "containers/$(container_field $u .Id)" "$cid"

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "enginekind.h"
 #include "fuseproto.h"
 #include "names.h"
 #include "proto.h"
@@ -178,16 +179,36 @@ static void fuse_requests(void **state)
 	json_decref(m);
 }
 
+/* GET /version answers as Debian 12's docker.io 20.10 and podman 4.3 give them. */
+static void engine_kinds(void **state)
+{
+	(void)state;
+	static const char *const answers[][2] = {
+	    {"{\"Platform\":{\"Name\":\"\"},\"Components\":[{\"Name\":\"Engine\"},"
+	     "{\"Name\":\"containerd\"}],\"Version\":\"20.10.24+dfsg1\"}",
+	     "docker"},
+	    {"{\"Platform\":{\"Name\":\"linux/amd64/debian-12\"},\"Components\":[{\"Name\":"
+	     "\"Podman Engine\"},{\"Name\":\"Conmon\"}],\"Version\":\"4.3.1\"}",
+	     "podman"},
+	    {"{\"Platform\":{\"Name\":\"Podman Engine\"}}", "podman"},
+	    {"{}", "docker"},
+	    {"[]", "docker"},
+	};
+	for (size_t i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
+		json_t *v = json_loads(answers[i][0], 0, NULL);
+		assert_non_null(v);
+		assert_string_equal(engine_kind_name(engine_kind_of_version(v)), answers[i][1]);
+		json_decref(v);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(config_good),
-	    cmocka_unit_test(config_bad),
-	    cmocka_unit_test(config_defaults_limit),
-	    cmocka_unit_test(record_roundtrip),
-	    cmocka_unit_test(names),
-	    cmocka_unit_test(proto_requests),
-	    cmocka_unit_test(fuse_requests),
+	    cmocka_unit_test(config_good),      cmocka_unit_test(engine_kinds),
+	    cmocka_unit_test(config_bad),       cmocka_unit_test(config_defaults_limit),
+	    cmocka_unit_test(record_roundtrip), cmocka_unit_test(names),
+	    cmocka_unit_test(proto_requests),   cmocka_unit_test(fuse_requests),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
