@@ -72,16 +72,7 @@ holder_pid() { # the namespaces' holder, if alive and still ours
 		grep -qx "sshbox-test-engine-holder" <(tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | sed -n 's/^SBX_HOLDER=//p') &&
 		echo "$pid"
 }
-# no_inherit CMD...: runs CMD with no descriptor above 2 (a long-lived
-# engine must not keep the caller's `flock /tmp/sshbox-bed.lock` held).
-no_inherit() {
-	local fd
-	for fd in "/proc/$BASHPID/fd/"*; do
-		fd=${fd##*/}
-		[ "$fd" -gt 2 ] && eval "exec $fd>&-"
-	done
-	exec "$@"
-}
+. "$(dirname "${BASH_SOURCE[0]}")/noinherit.sh"
 alive() { # PID: exists and is not a zombie (this machine's init reaps late)
 	local state
 	state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) && [ -n "$state" ] && [ "$state" != Z ]

@@ -17,6 +17,7 @@
 #   tests/bed/swarm.sh start NODE    start that node's dockerd again
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/swarm-env.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/noinherit.sh"
 S=$SBX_SWARM_DIR
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HUB=sbxsw-hub
@@ -93,7 +94,7 @@ start_node() { # NODE: start its dockerd in its namespaces; wait until it answer
 	# and /run/containerd hide the machine's engine. No registry is reachable:
 	# tasks use the image the node has (DOCKER_SERVICE_PREFER_OFFLINE_IMAGE).
 	# shellcheck disable=SC2016 # the inner sh expands its own arguments
-	DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 nsenter --net="/run/netns/$(sbx_swarm_netns "$n")" -- \
+	(no_inherit env DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 nsenter --net="/run/netns/$(sbx_swarm_netns "$n")" -- \
 		setsid unshare --mount --uts --propagation slave -- sh -c '
 		hostname "$1" || exit 1
 		for d in /etc/docker /run/docker /run/containerd; do
@@ -104,7 +105,7 @@ start_node() { # NODE: start its dockerd in its namespaces; wait until it answer
 		--config-file="$S/$n/daemon.json" --data-root="$S/$n/data" --exec-root="$S/$n/exec" \
 		--pidfile="$S/$n/docker.pid" -H "unix://$(sbx_swarm_sock "$n")" \
 		--containerd-namespace="sbxswarm-$n" --containerd-plugins-namespace="sbxswarm-$n-plugins" \
-		--cgroup-parent="/sbxswarm-$n" </dev/null >>"$S/$n/dockerd.log" 2>&1 9>&- &
+		--cgroup-parent="/sbxswarm-$n") </dev/null >>"$S/$n/dockerd.log" 2>&1 &
 	for _ in $(seq 1 600); do
 		answers "$n" && dockerd_pid "$n" >/dev/null && return 0
 		sleep 0.05

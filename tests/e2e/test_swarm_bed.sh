@@ -187,7 +187,9 @@ check "the manager marks alice's task to shut down (its state is the last report
 no_node_fits() { api n1 GET "/tasks?filters=$f" | jq -e '[.[] | select(.Status.State == "pending") | .Status.Err | select(contains("no suitable node"))] | length == 1' >/dev/null; }
 check "a new task is pending: no suitable node" wait_for 10 no_node_fits
 check "swarm updates still work with one manager gone" quiet scale n2 $BOB 0 "$(version n2 $BOB)"
-check "alice's sshd still answers the reach container (no dockerd on the data path)" sshd_answers "$r_pid" "$a_ip"
+# A banner read can time out while the swarm re-plans around the dead node
+# on a loaded machine: a few tries, not one.
+check "alice's sshd still answers the reach container (no dockerd on the data path)" wait_for 10 sshd_answers "$r_pid" "$a_ip"
 check "the dead node's engine does not answer" bash -c "! curl -sf --max-time 2 --unix-socket $(sbx_swarm_sock n3) http://localhost/_ping"
 check "alice's container process outlives its node's dockerd" test -d "/proc/$a_pid"
 
