@@ -29,6 +29,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
 		{ apt-get update -qq && apt-get install -y clang libclang-rt-14-dev >/dev/null; }
 fi
 
+for h in "${harnesses[@]}"; do # each needs its seeds and its dictionary
+	for f in "$src/fuzz/corpus/$h" "$src/fuzz/dict/$h.dict"; do
+		[ -e "$f" ] || { echo "fuzz: $f is missing (harness $h)" >&2; exit 1; }
+	done
+done
 mkdir -p "$build"
 if ! cmake -S "$src" -B "$build" -DCMAKE_C_COMPILER=clang -DSSHBOX_FUZZ=ON \
 	-DBUILD_TESTING=OFF >"$build/configure.log" 2>&1; then
