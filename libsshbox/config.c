@@ -102,9 +102,13 @@ int parse_size(const char *s, long long *ret_bytes)
 	return 0;
 }
 
-int parse_cpus(const char *s, long long *ret_nano_cpus)
+/* Digits, at most one point: at most max_whole digits before it and
+ * max_decimals after, no floats, no locale. *ret_frac is scaled to
+ * max_decimals places; *ret_digits and *ret_decimals (-1: no point) say what
+ * was there, for the caller's rule on empty parts. */
+static int parse_decimal(const char *s, int max_whole, int max_decimals, long long *ret_whole,
+                         long long *ret_frac, int *ret_digits, int *ret_decimals)
 {
-	/* Digits, at most one point, at most 3 decimals: no floats, no locale. */
 	long long whole = 0, frac = 0;
 	int digits = 0, decimals = -1;
 	for (const char *p = s; *p; p++) {
@@ -115,20 +119,32 @@ int parse_cpus(const char *s, long long *ret_nano_cpus)
 		if (!isdigit((unsigned char)*p))
 			return -1;
 		if (decimals < 0) {
-			if (++digits > 4)
+			if (++digits > max_whole)
 				return -1;
 			whole = whole * 10 + (*p - '0');
 		} else {
-			if (++decimals > 3)
+			if (++decimals > max_decimals)
 				return -1;
 			frac = frac * 10 + (*p - '0');
 		}
 	}
-	if (digits == 0)
-		return -1;
-	for (int d = decimals < 0 ? 0 : decimals; d < 9; d++)
+	for (int n = decimals < 0 ? 0 : decimals; n < max_decimals; n++)
 		frac *= 10;
-	*ret_nano_cpus = whole * 1000000000LL + frac;
+	*ret_whole = whole;
+	*ret_frac = frac;
+	*ret_digits = digits;
+	*ret_decimals = decimals;
+	return 0;
+}
+
+int parse_cpus(const char *s, long long *ret_nano_cpus)
+{
+	/* At most 4 digits and 3 decimals. */
+	long long whole, frac;
+	int digits, decimals;
+	if (parse_decimal(s, 4, 3, &whole, &frac, &digits, &decimals) < 0 || digits == 0)
+		return -1;
+	*ret_nano_cpus = whole * 1000000000LL + frac * 1000000LL;
 	return 0;
 }
 
@@ -147,29 +163,12 @@ int parse_bool(const char *s, int *ret)
 
 int parse_hours_ms(const char *s, long long *ret_ms)
 {
-	long long whole = 0, frac = 0;
-	int digits = 0, decimals = -1;
-	for (const char *p = s; *p; p++) {
-		if (*p == '.' && decimals < 0) {
-			decimals = 0;
-			continue;
-		}
-		if (!isdigit((unsigned char)*p))
-			return -1;
-		if (decimals < 0) {
-			if (++digits > 5) /* 99999 h: over 11 years */
-				return -1;
-			whole = whole * 10 + (*p - '0');
-		} else {
-			if (++decimals > 6)
-				return -1;
-			frac = frac * 10 + (*p - '0');
-		}
-	}
-	if (digits == 0 && decimals <= 0)
+	/* 99999 h at most (over 11 years), 6 decimals; ".5" is half an hour. */
+	long long whole, frac;
+	int digits, decimals;
+	if (parse_decimal(s, 5, 6, &whole, &frac, &digits, &decimals) < 0 ||
+	    (digits == 0 && decimals <= 0))
 		return -1;
-	for (int d = decimals < 0 ? 0 : decimals; d < 6; d++)
-		frac *= 10;
 	/* frac is in millionths of an hour: 3.6 ms each. */
 	*ret_ms = whole * 3600000LL + frac * 36 / 10;
 	return 0;
