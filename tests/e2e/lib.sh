@@ -146,3 +146,12 @@ pty_resize_check() {
 	tmux send-keys -t "$pty_s" 'clear; stty size' Enter
 	check "${label}a resize reaches the container" wait_for 10 pty_size_is "30 100"
 }
+
+# skip_in_asan: a test that builds and installs its own (unsanitized)
+# binaries skips the sanitizer phase, which would run the very same thing.
+skip_in_asan() {
+	if [ "${SBX_BUILD_TYPE:-}" = Asan ]; then
+		echo "skip: the sanitizer phase does not build what this test installs"
+		exit 77
+	fi
+}
