@@ -257,6 +257,12 @@ static int set_value(struct config *cfg, const char *key, const char *v)
 	}
 	if (strcmp(key, "idle_busy_max_hours") == 0)
 		return parse_hours_ms(v, &cfg->idle_busy_max_ms);
+	if (strcmp(key, "engine_mode") == 0) {
+		if (strcmp(v, "local") != 0 && strcmp(v, "swarm") != 0)
+			return -1;
+		cfg->engine_mode = strcmp(v, "swarm") == 0 ? ENGINE_MODE_SWARM : ENGINE_MODE_LOCAL;
+		return 0;
+	}
 	return -2;
 }
 
@@ -278,6 +284,7 @@ static const char *const config_keys[] = {"engine",
                                           "metrics_listen",
                                           "idle_busy_cpu_percent",
                                           "idle_busy_max_hours",
+                                          "engine_mode",
                                           NULL};
 
 struct config_ctx {

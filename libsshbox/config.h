@@ -37,7 +37,13 @@ struct config {
 	 * but for no longer than idle_busy_max_ms after its last session. */
 	int idle_busy_cpu_percent;
 	long long idle_busy_max_ms;
+	int engine_mode; /* ENGINE_MODE_LOCAL or ENGINE_MODE_SWARM */
 };
+
+/* engine_mode: containers on this host's engine (the default), or swarm
+ * services on a Docker Swarm this host is a manager of (docs/design-cluster.md). */
+#define ENGINE_MODE_LOCAL 0
+#define ENGINE_MODE_SWARM 1
 
 void config_defaults(struct config *cfg);
 /* Parses the file at path over the defaults. */

@@ -318,3 +318,14 @@ int container_ensure(struct engine *e, const struct config *cfg, const char *use
 		*ret_path = path;
 	return 0;
 }
+
+/* The swarm implementation builds its task's spec from the same two. */
+const char *container_sshd_script(void)
+{
+	return sshd_script;
+}
+
+const char *const *container_kept_caps(void)
+{
+	return kept_caps;
+}
