@@ -16,7 +16,7 @@
 #include "swarm.h"
 #include "thread.h"
 
-#define POLL_MS     1000
+#define POLL_MS     500
 #define TRACKED_MAX 512
 #define CAS_TRIES   5
 
