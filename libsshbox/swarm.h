@@ -23,6 +23,12 @@
 #define SWARM_LABEL_STOPPING "sshbox.stopping"
 #define SWARM_LABEL_STOPPED  "sshbox.stopped"
 #define SWARM_LABEL_FENCED   "sshbox.fenced" /* the task container the home node fenced */
+/* The mailbox to the home node (design 3.7): a login node writes
+ * "VERB NONCE NODE" into sshbox.op, the home node answers with
+ * "NONCE STATUS TEXT" in sshbox.done. */
+#define SWARM_LABEL_OP    "sshbox.op"
+#define SWARM_LABEL_DONE  "sshbox.done"
+#define SWARM_LABEL_IMAGE "sshbox.image" /* the committed image's id, on the home node */
 /* Labels of the task's container (not sshbox.instance: the local code's
  * adoption must never take a task container for a local one). */
 #define SWARM_CLABEL_INSTANCE "sshbox.swarm.instance"

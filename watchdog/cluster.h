@@ -6,8 +6,11 @@
 #ifndef SSHBOX_CLUSTER_H
 #define SSHBOX_CLUSTER_H
 
+#include <jansson.h>
+
 #include "config.h"
 #include "err.h"
+#include "proto.h"
 #include "record.h"
 #include "session.h"
 
@@ -33,6 +36,9 @@ struct cluster_ops {
 	 * and ret->sshd is -1. */
 	int (*login)(const struct config *cfg, struct user_state *u, const struct user_record *rec,
 	             struct cluster_login *ret, struct err *err);
+	/* A host verb (verbs.h's reply). */
+	json_t *(*verb)(const struct config *cfg, const char *user, const struct user_record *rec,
+	                const struct proto_request *req);
 	/* Background work of this node, started once with the watchdog. */
 	int (*start)(void);
 };

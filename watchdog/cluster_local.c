@@ -16,6 +16,7 @@
 #include "kvfile.h"
 #include "netns.h"
 #include "pidfd.h"
+#include "verbs.h"
 
 #define SSHD_READY_MS 30000
 
@@ -84,6 +85,7 @@ const struct cluster_ops cluster_local_ops = {
     .name = "local",
     .record_load = record_load,
     .login = local_login,
+    .verb = verb_run,
     .start = local_start,
 };
 

@@ -246,7 +246,7 @@ static void serve(struct conn *c)
 		break;
 	case PROTO_OP_VERB: {
 		metrics_verb();
-		json_t *r = verb_run(&cfg, c->user, &rec, &req);
+		json_t *r = cluster_ops(&cfg)->verb(&cfg, c->user, &rec, &req);
 		proto_send(c->fd, r, -1, REPLY_TIMEOUT_MS, NULL);
 		json_decref(r);
 		break;

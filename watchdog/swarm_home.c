@@ -14,6 +14,7 @@
 #include "netfence.h"
 #include "session.h"
 #include "swarm.h"
+#include "swarm_mailbox.h"
 #include "thread.h"
 
 #define POLL_MS     500
@@ -27,6 +28,7 @@ struct tracked {
 	long long idle_t0; /* mono ms the count was found 0 (H1), 0 = not idle */
 	long long v0;      /* the service's version then */
 	char login0[128];  /* and its sshbox.login */
+	char served[40];   /* the last mailbox request served (swarm_mailbox.h) */
 };
 
 static struct tracked table[TRACKED_MAX];
@@ -221,6 +223,11 @@ static void round_once(struct engine *e, const struct config *cfg)
 			fence(e, cfg, t, pid);
 			continue;
 		}
+		json_t *svc = NULL;
+		if (swarm_service_get(e, cfg, t->user, &svc, &err) > 0)
+			swarm_mailbox_serve(e, cfg, svc, t->user, t->task, t->container, pid,
+			                    t->served);
+		json_decref(svc);
 		if (direct_sessions(pid) > 0)
 			t->idle_t0 = 0;
 		else if (t->idle_t0 == 0)

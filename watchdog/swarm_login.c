@@ -22,6 +22,7 @@
 #include "swarm.h"
 #include "swarm_home.h"
 #include "swarm_reach.h"
+#include "swarm_verbs.h"
 
 #define TASK_WAIT_MS  30000
 #define SSHD_READY_MS 20000
@@ -98,6 +99,17 @@ static int touch(struct engine *e, const struct config *cfg, json_t *svc, const 
 	const char *have = swarm_label(svc, "sshbox.spec");
 	if ((have == NULL || strcmp(have, version) != 0) && swarm_replicas(spec) == 0)
 		complete_spec(cfg, spec, rec);
+	/* A commit (on the home node) takes effect at the next start: changing
+	 * the image of a running service would replace its task. */
+	const char *user = swarm_label(svc, SWARM_LABEL_USER);
+	if (swarm_replicas(spec) == 0 && swarm_label(svc, SWARM_LABEL_IMAGE) != NULL &&
+	    user != NULL) {
+		char image[128];
+		box_image_name(cfg->instance, user, image, sizeof(image));
+		json_object_set_new(
+		    json_object_get(json_object_get(spec, "TaskTemplate"), "ContainerSpec"),
+		    "Image", json_string(image));
+	}
 	snprintf(login, sizeof(login), "%s:%d:%lld", self, (int)getpid(),
 	         atomic_fetch_add(&login_seq, 1) + 1);
 	swarm_set_replicas(spec, 1);
@@ -333,5 +345,6 @@ const struct cluster_ops cluster_swarm_ops = {
     .name = "swarm",
     .record_load = swarm_record_load,
     .login = swarm_login,
+    .verb = swarm_verb_run,
     .start = swarm_home_start,
 };

@@ -10,6 +10,7 @@ SW_ADMIN=$SBX_SWARM_DIR/sshbox/bin/sshbox
 "$SBX_SRC/tests/bed/swarm-sshbox.sh" up || { echo "not ok - sshbox on the swarm bed did not come up"; exit 1; }
 
 api() { sbx_swarm_api "$@"; }
+quiet() { "$@" >/dev/null 2>&1; } # CMD...: for check, which prints only its verdict
 # sw_ssh NODE USER [ssh args...]: a real OpenSSH client into that node's sshd.
 sw_ssh() {
 	local node=$1 user=$2
