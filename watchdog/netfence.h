@@ -18,4 +18,10 @@
  * through a pidfd checked to be that container's init (pidfd.h). */
 int netfence_apply(pid_t pid, const char *container_id, struct err *err);
 
+/* The same, and also every IPv4 address in also (NULL-terminated; swarm
+ * mode: every node's underlay address, which the task reaches through
+ * docker_gwbridge's NAT otherwise). */
+int netfence_apply_also(pid_t pid, const char *container_id, const char *const *also,
+                        struct err *err);
+
 #endif

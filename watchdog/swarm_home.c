@@ -83,10 +83,45 @@ static int set_label(struct engine *e, const struct config *cfg, const char *use
 	return err_set(err, EBUSY, "the service kept changing");
 }
 
+#define NODES_MAX 64
+
+/* Every node's underlay address (the swarm's own ports, 2377, 7946 and
+ * 4789/udp, listen there): fenced besides the task's own subnets. */
+static int node_addrs(struct engine *e, char addrs[][48], const char **ret_list, struct err *err)
+{
+	json_t *nodes = NULL;
+	static const long ok[] = {200, 0};
+	if (engine_call(e, "GET", "/nodes", NULL, 10, ok, "list swarm nodes", &nodes, err) < 0)
+		return -1;
+	size_t i;
+	json_t *n;
+	int count = 0;
+	json_array_foreach(nodes, i, n)
+	{
+		const char *a =
+		    json_string_value(json_object_get(json_object_get(n, "Status"), "Addr"));
+		if (a != NULL && count < NODES_MAX) {
+			snprintf(addrs[count], 48, "%s", a);
+			ret_list[count] = addrs[count];
+			count++;
+		}
+	}
+	ret_list[count] = NULL;
+	json_decref(nodes);
+	return 0;
+}
+
 static void fence(struct engine *e, const struct config *cfg, struct tracked *t, pid_t pid)
 {
 	struct err err = {0};
-	if (netfence_apply(pid, t->container, &err) < 0) {
+	char addrs[NODES_MAX][48];
+	const char *list[NODES_MAX + 1];
+	if (node_addrs(e, addrs, list, &err) < 0) {
+		log_err("user \"%s\": cannot list the swarm's nodes to fence %.12s: %s", t->user,
+		        t->container, err.msg);
+		return;
+	}
+	if (netfence_apply_also(pid, t->container, list, &err) < 0) {
 		log_err("user \"%s\": cannot fence task container %.12s: %s; stopping it", t->user,
 		        t->container, err.msg);
 		char path[160];
