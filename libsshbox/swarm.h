@@ -70,4 +70,9 @@ int swarm_self(struct engine *e, char *ret_id, size_t id_size, char *ret_node, s
 int swarm_provision(struct engine *e, const struct config *cfg, const char *user,
                     const struct user_record *rec, const char *node, struct err *err);
 
+/* cleanuser: the service, its secret and configs (the home volume and any
+ * committed image stay on the home node). */
+int swarm_deprovision(struct engine *e, const struct config *cfg, const char *user,
+                      struct err *err);
+
 #endif

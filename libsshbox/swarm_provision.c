@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "b64.h"
 #include "kvfile.h"
@@ -180,14 +181,16 @@ int swarm_provision(struct engine *e, const struct config *cfg, const char *user
 	snprintf(constraint, sizeof(constraint), "node.labels.%s==%s", SWARM_LABEL_NODE, home);
 	/* The watchdog completes the ContainerSpec (sshd, capabilities,
 	 * limits) at the first login: it owns the container's spec, as on a
-	 * single host. Nothing is published; no VIP (dnsrr). */
+	 * single host. Nothing is published; no VIP (dnsrr). Restarts have no
+	 * limit: a home node's dockerd restarting rejects a few tasks before
+	 * it rejoins, and a spent limit would leave the user with no task. */
 	json_t *body = json_pack(
 	    "{s:s, s:{s:s,s:s,s:s,s:s,s:s},"
 	    " s:{s:{s:s,s:{s:s,s:s},"
 	    "       s:[{s:s,s:s,s:s}],"
 	    "       s:[{s:{s:s,s:s,s:s,s:i},s:s,s:s}],"
 	    "       s:[{s:{s:s,s:s,s:s,s:i},s:s,s:s}]},"
-	    "    s:{s:[s]}, s:[{s:s}], s:{s:s,s:i}},"
+	    "    s:{s:[s]}, s:[{s:s}], s:{s:s,s:I}},"
 	    " s:{s:{s:i}}, s:{s:s}}",
 	    "Name", svc, "Labels", SWARM_LABEL_INSTANCE, cfg->instance, SWARM_LABEL_USER, user,
 	    SWARM_LABEL_NODE, home, SWARM_LABEL_REC, text, SWARM_LABEL_HOSTKEY, hostpub,
@@ -197,8 +200,9 @@ int swarm_provision(struct engine *e, const struct config *cfg, const char *user
 	    "0", "GID", "0", "Mode", 0400, "SecretName", secret, "SecretID", secret_id, "Configs",
 	    "File", "Name", "/etc/sshbox/authorized_keys", "UID", "0", "GID", "0", "Mode", 0444,
 	    "ConfigName", authcfg, "ConfigID", authcfg_id, "Placement", "Constraints", constraint,
-	    "Networks", "Target", net, "RestartPolicy", "Condition", "any", "MaxAttempts", 3,
-	    "Mode", "Replicated", "Replicas", 0, "EndpointSpec", "Mode", "dnsrr");
+	    "Networks", "Target", net, "RestartPolicy", "Condition", "any", "Delay",
+	    (json_int_t)2000000000, "Mode", "Replicated", "Replicas", 0, "EndpointSpec", "Mode",
+	    "dnsrr");
 	if (body == NULL)
 		return err_set(err, ENOMEM, "cannot build the service spec");
 	static const long ok[] = {201, 0};
@@ -206,4 +210,33 @@ int swarm_provision(struct engine *e, const struct config *cfg, const char *user
 	                     "create the user's swarm service", NULL, err);
 	json_decref(body);
 	return rc;
+}
+
+int swarm_deprovision(struct engine *e, const struct config *cfg, const char *user, struct err *err)
+{
+	char path[300], name[160];
+	static const long ok[] = {200, 204, 404, 0};
+	box_container_name(cfg->instance, user, name, sizeof(name));
+	snprintf(path, sizeof(path), "/services/%s", name);
+	if (engine_call(e, "DELETE", path, NULL, PROVISION_TIMEOUT_S, ok,
+	                "remove the user's swarm service", NULL, err) < 0)
+		return -1;
+	/* A secret or config still used by a task being removed is refused for
+	 * a moment: try again briefly. */
+	static const char *const kinds[][2] = {
+	    {"secrets", "hostkey"}, {"configs", "authkeys"}, {"configs", "innerkey"}};
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		snprintf(path, sizeof(path), "/%s/%s-%s-%s", kinds[i][0], cfg->instance,
+		         kinds[i][1], user);
+		int rc = -1;
+		for (int tries = 0; tries < 50 && rc < 0; tries++) {
+			rc = engine_call(e, "DELETE", path, NULL, PROVISION_TIMEOUT_S, ok,
+			                 "remove the user's swarm secret or config", NULL, err);
+			if (rc < 0)
+				usleep(200 * 1000);
+		}
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
 }

@@ -153,6 +153,19 @@ static int home_down(struct engine *e, json_t *svc, struct err *err)
 	return down;
 }
 
+/* TaskTemplate.ForceUpdate + 1, with the version read (a lost race is
+ * fine: whoever wrote first changed the service too). */
+static int reschedule(struct engine *e, json_t *svc, struct err *err)
+{
+	json_t *spec = swarm_spec_copy(svc);
+	json_t *tt = json_object_get(spec, "TaskTemplate");
+	json_int_t n = json_integer_value(json_object_get(tt, "ForceUpdate"));
+	json_object_set_new(tt, "ForceUpdate", json_integer(n + 1));
+	int rc = swarm_service_update(e, svc, spec, err);
+	json_decref(spec);
+	return rc < 0 ? -1 : 0;
+}
+
 /* Waits for the service's task to run and for the home node's fence on its
  * container; fills *ret. */
 static int wait_task(struct engine *e, const struct config *cfg, const char *user, json_t **svc,
@@ -167,7 +180,10 @@ static int wait_task(struct engine *e, const struct config *cfg, const char *use
 	snprintf(path, sizeof(path), "/tasks?filters=%s", query);
 	long long start = mono_ms(), deadline = start + TASK_WAIT_MS,
 	          next_node_check = start + 3000;
+	long long pending_since = 0;
+	int kicked = 0;
 	for (;;) {
+		int pending = 0;
 		json_t *tasks = NULL;
 		static const long ok[] = {200, 0};
 		if (engine_call(e, "GET", path, NULL, 10, ok, "list the user's tasks", &tasks,
@@ -188,6 +204,8 @@ static int wait_task(struct engine *e, const struct config *cfg, const char *use
 				json_decref(tasks);
 				return -1;
 			}
+			if (state != NULL && strcmp(state, "pending") == 0)
+				pending = 1;
 			if (state == NULL || strcmp(state, "running") != 0)
 				continue;
 			const char *cid = json_string_value(
@@ -213,6 +231,8 @@ static int wait_task(struct engine *e, const struct config *cfg, const char *use
 			}
 		}
 		json_decref(tasks);
+		if (!running && pending_since == 0 && pending)
+			pending_since = mono_ms();
 		if (running) {
 			/* Isolation first: the home node fences every task it starts. */
 			const char *fenced = swarm_label(*svc, SWARM_LABEL_FENCED);
@@ -222,6 +242,13 @@ static int wait_task(struct engine *e, const struct config *cfg, const char *use
 			if (home_down(e, *svc, err))
 				return -1;
 			next_node_check = mono_ms() + 2000;
+			/* Swarm 20.10 may leave a task pending ("no suitable node")
+			 * after its node came back: a forced update places it anew. */
+			if (pending_since != 0 && mono_ms() - pending_since > 3000 && !kicked) {
+				kicked = 1;
+				if (reschedule(e, *svc, err) < 0)
+					return -1;
+			}
 		}
 		if (mono_ms() >= deadline)
 			return err_set(err, ETIMEDOUT,

@@ -22,5 +22,7 @@ int image_check(const struct config *cfg, const char *image, struct err *err);
  * node: the home node's sshbox.node label, "" for the least loaded. */
 int cluster_provision(const struct config *cfg, const char *user, const struct user_record *rec,
                       const char *node, struct err *err);
+/* engine_mode = swarm: removes them again (cleanuser). */
+int cluster_deprovision(const struct config *cfg, const char *user, struct err *err);
 
 #endif

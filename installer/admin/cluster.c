@@ -27,3 +27,15 @@ int cluster_provision(const struct config *cfg, const char *user, const struct u
 	engine_close(e);
 	return rc < 0 ? err_wrap(err, "cannot provision \"%s\" in the swarm", user) : 0;
 }
+
+int cluster_deprovision(const struct config *cfg, const char *user, struct err *err)
+{
+	if (cfg->engine_mode != ENGINE_MODE_SWARM)
+		return 0;
+	struct engine *e = NULL;
+	if (engine_open(cfg, &e, err) < 0)
+		return -1;
+	int rc = swarm_deprovision(e, cfg, user, err);
+	engine_close(e);
+	return rc;
+}
