@@ -19,8 +19,8 @@ int b64_encode(const void *data, size_t len, char *buf, size_t size, struct err 
 			v |= p[i + 2];
 		buf[o++] = alphabet[(v >> 18) & 63];
 		buf[o++] = alphabet[(v >> 12) & 63];
-		buf[o++] = i + 1 < len ? alphabet[(v >> 6) & 63] : '=';
-		buf[o++] = i + 2 < len ? alphabet[v & 63] : '=';
+		buf[o++] = (char)(i + 1 < len ? alphabet[(v >> 6) & 63] : '=');
+		buf[o++] = (char)(i + 2 < len ? alphabet[v & 63] : '=');
 	}
 	buf[o] = '\0';
 	return 0;

@@ -25,6 +25,7 @@ sw_ssh_bg() {
 	shift 2
 	nsenter --net=/run/netns/sbxsw-hub ssh "${sbx_ssh_opts[@]}" -i "$SW_KEYS/$user" \
 		"$user@$(sbx_swarm_addr "$node")" "$@" </dev/null >/dev/null 2>&1 &
+	# shellcheck disable=SC2034 # read by the tests
 	SW_BG=$!
 }
 # sw_user USER [NODE]: provisioned through n1 (home NODE, or least loaded).

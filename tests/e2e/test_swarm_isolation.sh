@@ -14,18 +14,18 @@ check "alice (n2), bob (n3) and cora (n2) are provisioned" \
 	quiet eval "sw_user $a n2 && sw_user $b n3 && sw_user $c n2"
 gcc -static -O2 -o "$T/netprobe" "$(dirname "$0")/tools/netprobe.c" || { not_ok "netprobe builds"; finish; }
 for u in $a $b $c; do
-	sw_ssh_bg n1 $u 'sleep 120' # keeps each container running through the test
+	sw_ssh_bg n1 "$u" 'sleep 120' # keeps each container running through the test
 	holders+=("$SW_BG")
 done
 for u in $a $b $c; do
-	check "$u's netprobe is in place" quiet wait_for 20 sw_ssh n1 $u 'cat > /tmp/netprobe && chmod 755 /tmp/netprobe' <"$T/netprobe"
+	check "$u's netprobe is in place" quiet wait_for 20 sw_ssh n1 "$u" 'cat > /tmp/netprobe && chmod 755 /tmp/netprobe' <"$T/netprobe"
 done
 ip_of() { sw_task "$1" | jq -r --arg net "$SBX_SWARM_INSTANCE-net" '.NetworksAttachments[] | select(.Network.Spec.Name == $net) | .Addresses[0] | sub("/.*"; "")'; }
 bob_ip=$(ip_of $b) cora_ip=$(ip_of $c)
 expect_eq "bob's task runs on n3" n3 "$(sw_task_node $b)"
 expect_eq "cora's task runs on n2, beside alice's" n2 "$(sw_task_node $c)"
 
-for u in $b $c; do sw_ssh n1 $u 'nohup /tmp/netprobe listen 8000 >/dev/null 2>&1 &'; done
+for u in $b $c; do sw_ssh n1 "$u" 'nohup /tmp/netprobe listen 8000 >/dev/null 2>&1 &'; done
 bob_self=$(sw_ssh n3 $b "/tmp/netprobe connect $bob_ip 8000")
 expect_eq "bob reaches his own server on his overlay address" open "$bob_self"
 for port in 22 8000; do

@@ -17,7 +17,7 @@ expect_eq "no port is published" "[]" "$(jq -c '.Endpoint.Ports // []' <<<"$svc"
 
 # 1. In through n2, out on n3.
 out=$(sw_ssh n2 $A 'hostname; echo written-through-n2 >/root/proof; id -un' 2>&1)
-expect_eq "a login through n2 lands as root in alice's container" "$A root" "$(echo $out)"
+expect_eq "a login through n2 lands as root in alice's container" "$A root" "${out//$'\n'/ }"
 expect_eq "her task runs on n3 (API)" n3 "$(sw_task_node $A)"
 expect_eq "one container of hers in the cluster" 1 "$(sw_containers $A)"
 expect_eq "the file is there through n1" written-through-n2 "$(sw_ssh n1 $A cat /root/proof 2>&1)"
@@ -34,7 +34,7 @@ established() { # USER: TCP sessions to the task's sshd, as the home node counts
 	pid=$(api n3 GET "/containers/$(sw_task "$1" | jq -r .Status.ContainerStatus.ContainerID)/json" | jq -r .State.Pid)
 	nsenter --net="/proc/$pid/ns/net" ss -Htn state established '( sport = :22 )' | wc -l
 }
-two_sessions() { [ "$(established $A)" -ge 2 ]; }
+two_sessions() { [ "$(established "$A")" -ge 2 ]; }
 check "both sessions are up" wait_for 20 two_sessions
 kill $s1
 wait $s1 2>/dev/null

@@ -24,7 +24,7 @@ n3_down() { api n1 GET /nodes | jq -e '.[] | select(.Spec.Labels["sshbox.node"] 
 check "the managers see n3 down" wait_for 30 n3_down
 # Her container is stopped once the managers give up on n3 (the next one is
 # pending "no suitable node").
-gone() { sw_no_task $a; }
+gone() { sw_no_task "$a"; }
 check "fay's task is no longer running" wait_for 30 gone
 out=$(sw_ssh n1 $a 'echo ok' 2>&1)
 rc=$?
@@ -34,7 +34,7 @@ expect_contains "naming the node" "node n3 is down" "$out"
 check "gus's session through n1 goes on streaming" grows
 
 check "n3's dockerd starts again" "$SWARM" start n3
-back() { [ "$(sw_ssh n1 $a 'echo ok' 2>/dev/null)" = ok ]; }
+back() { [ "$(sw_ssh n1 "$a" 'echo ok' 2>/dev/null)" = ok ]; }
 if wait_for 60 back; then ok "then fay's logins work again"; else
 	not_ok "then fay's logins work again"
 	api n1 GET "/tasks?filters=$(sbx_swarm_filters "{\"service\":[\"$SBX_SWARM_INSTANCE-$a\"]}")" |

@@ -13,7 +13,7 @@ WD3=$(cat "$SBX_SWARM_DIR/sshbox/n3/run/watchdog.pid")
 restore() {
 	sed -i 's/^idle_grace_seconds = .*/idle_grace_seconds = 3/' "$CONF3"
 	kill -HUP "$WD3"
-	sw_cleanup $D
+	sw_cleanup "$D"
 	rm -rf "$T"
 }
 trap restore EXIT

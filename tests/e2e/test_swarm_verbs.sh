@@ -21,7 +21,7 @@ sw_ssh n2 $E 'echo outside-the-home >/etc/sshbox-marker' >/dev/null 2>&1
 check "a login wrote a file outside the home" sw_has_task $E
 sw_ssh_bg n2 $E 'sleep 20'
 session=$SW_BG
-holds() { [ "$(sw_ssh n1 $E stop 2>&1)" != "stopped your container" ]; }
+holds() { [ "$(sw_ssh n1 "$E" stop 2>&1)" != "stopped your container" ]; }
 check "wait for the held session to count" wait_for 10 holds
 out=$(sw_ssh n1 $E stop 2>&1)
 expect_contains "stop through n1 is refused while a session lives (counted on n3)" "session(s) of yours are live" "$out"
