@@ -319,12 +319,7 @@ int container_ensure(struct engine *e, const struct config *cfg, const char *use
 	return 0;
 }
 
-/* The swarm implementation builds its task's spec from the same two. */
-const char *container_sshd_script(void)
-{
-	return sshd_script;
-}
-
+/* The swarm implementation gives its tasks the same capabilities. */
 const char *const *container_kept_caps(void)
 {
 	return kept_caps;
