@@ -158,7 +158,12 @@ static void idle_decide(struct engine *e, const struct config *cfg, struct track
 {
 	struct err err = {0};
 	json_t *svc = NULL;
-	if (swarm_service_get(e, cfg, t->user, &svc, &err) <= 0)
+	int found = swarm_service_get(e, cfg, t->user, &svc, &err);
+	if (found == 0) { /* removed meanwhile (cleanuser): nothing to stop */
+		t->idle_t0 = 0;
+		return;
+	}
+	if (found < 0)
 		goto fail;
 	if (swarm_version(svc) != t->v0) { /* H2: touched meanwhile */
 		json_decref(svc);

@@ -34,7 +34,7 @@ static int reach_locked(struct engine *e, const struct config *cfg, struct err *
 {
 	char name[128], path[200];
 	snprintf(name, sizeof(name), "%s-reach", cfg->instance);
-	for (int round = 0; round < 3; round++) {
+	for (int round = 0; round < 5; round++) {
 		json_t *j = NULL;
 		int found = engine_inspect(e, "containers", name, &j, err);
 		if (found < 0)
@@ -62,7 +62,15 @@ static int reach_locked(struct engine *e, const struct config *cfg, struct err *
 		snprintf(path, sizeof(path), "/containers/%s/start", id);
 		static const long ok[] = {204, 304, 0};
 		if (engine_call(e, "POST", path, NULL, 60, ok, "start this node's reach container",
-		                NULL, err) < 0)
+		                NULL, err) == 0)
+			continue;
+		/* A first attach of this node to the overlay can time out and leave
+		 * a container naming a network the node never got: made anew. */
+		struct err ignored = {0};
+		snprintf(path, sizeof(path), "/containers/%s?force=1", id);
+		static const long gone[] = {204, 404, 0};
+		if (engine_call(e, "DELETE", path, NULL, 30, gone, "remove the reach container",
+		                NULL, &ignored) < 0)
 			return -1;
 	}
 	return err_set(err, EAGAIN, "this node's reach container does not stay up");
