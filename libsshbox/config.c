@@ -286,6 +286,12 @@ static int set_value(struct config *cfg, const char *key, const char *v)
 		return parse_record_mode(v, &cfg->record);
 	if (strcmp(key, "record_max_bytes") == 0)
 		return parse_size(v, &cfg->record_max_bytes);
+	if (strcmp(key, "engine_mode") == 0) {
+		if (strcmp(v, "local") != 0 && strcmp(v, "swarm") != 0)
+			return -1;
+		cfg->engine_mode = strcmp(v, "swarm") == 0 ? ENGINE_MODE_SWARM : ENGINE_MODE_LOCAL;
+		return 0;
+	}
 	return -2;
 }
 
@@ -310,6 +316,7 @@ static const char *const config_keys[] = {"engine",
                                           "audit_log",
                                           "record",
                                           "record_max_bytes",
+                                          "engine_mode",
                                           NULL};
 
 struct config_ctx {

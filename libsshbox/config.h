@@ -40,6 +40,7 @@ struct config {
 	char audit_log[CONFIG_STR_MAX]; /* a file, or "syslog" */
 	int record;                     /* RECORD_NONE / _PTY / _PTY_INPUT */
 	long long record_max_bytes;     /* per user, all recordings together */
+	int engine_mode;                /* ENGINE_MODE_LOCAL or ENGINE_MODE_SWARM */
 };
 
 /* Session recording, globally (config "record") or per user (record key
@@ -47,6 +48,11 @@ struct config {
 enum { RECORD_DEFAULT = -1, RECORD_NONE = 0, RECORD_PTY = 1, RECORD_PTY_INPUT = 2 };
 int parse_record_mode(const char *s, int *ret_mode); /* none, pty, pty+input */
 const char *record_mode_name(int mode);
+
+/* engine_mode: containers on this host's engine (the default), or swarm
+ * services on a Docker Swarm this host is a manager of (docs/design-cluster.md). */
+#define ENGINE_MODE_LOCAL 0
+#define ENGINE_MODE_SWARM 1
 
 void config_defaults(struct config *cfg);
 /* Parses the file at path over the defaults. */

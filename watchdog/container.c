@@ -345,3 +345,9 @@ int container_ensure(struct engine *e, const struct config *cfg, const char *use
 		*ret_path = path;
 	return 0;
 }
+
+/* The swarm implementation gives its tasks the same capabilities. */
+const char *const *container_kept_caps(void)
+{
+	return kept_caps;
+}

@@ -33,4 +33,8 @@ int container_ensure(struct engine *e, const struct config *cfg, const char *use
 int container_commit(struct engine *e, const struct config *cfg, const char *user, const char *id,
                      char *ret_image_id, size_t size, struct err *err);
 
+/* The capabilities a container keeps (NULL-terminated): one list for local
+ * containers and swarm tasks. */
+const char *const *container_kept_caps(void);
+
 #endif

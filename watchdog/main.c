@@ -23,6 +23,7 @@
 #include "clock.h"
 #include "config.h"
 #include "err.h"
+#include "cluster.h"
 #include "events.h"
 #include "flags.h"
 #include "audit.h"
@@ -219,7 +220,8 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	engine_set_failure_hook(metrics_engine_error);
 	int started = flags_start_watcher(&err) == 0 && idle_start_reaper() == 0 &&
-	              events_start() == 0 && holder_start() == 0 && metricsd_start(&cfg, &err) == 0;
+	              events_start() == 0 && holder_start() == 0 &&
+	              metricsd_start(&cfg, &err) == 0 && cluster_ops(&cfg)->start() == 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!started || accept_init() < 0) {
 		fprintf(stderr, "sshbox-watchdog: %s\n",

@@ -197,6 +197,12 @@ unsigned long long netfence_key(pid_t pid)
 
 int netfence_apply(pid_t pid, const char *container_id, struct err *err)
 {
+	return netfence_apply_also(pid, container_id, NULL, err);
+}
+
+int netfence_apply_also(pid_t pid, const char *container_id, const char *const *also,
+                        struct err *err)
+{
 	/* setns takes a pidfd as it takes a namespace file (Linux >= 5.8). */
 	cleanup_close int target = pidfd_of_container(pid, container_id, err);
 	if (target < 0)
@@ -210,6 +216,12 @@ int netfence_apply(pid_t pid, const char *container_id, struct err *err)
 	               "-A OUTPUT -d fe80::/10 -j REJECT --reject-with icmp6-adm-prohibited\n");
 	if (collect(r, 0, err) < 0 || collect_in(target, r, err) < 0)
 		return -1;
+	for (int i = 0; also != NULL && also[i] != NULL; i++) {
+		struct sockaddr_in sa = {.sin_family = AF_INET};
+		if (inet_pton(AF_INET, also[i], &sa.sin_addr) != 1)
+			return err_set(err, EINVAL, "bad address to fence \"%s\"", also[i]);
+		reject(r, (const struct sockaddr *)&sa, NULL);
+	}
 	add(r, r->v4, &r->n4, "COMMIT\n");
 	add(r, r->v6, &r->n6, "COMMIT\n");
 	if (r->full4 || (r->container_v6 && r->full6))

@@ -25,5 +25,10 @@ int netfence_apply(pid_t pid, const char *container_id, struct err *err);
  * stops a container and starts it again), which would pass a fresh,
  * unfenced namespace for the fenced one. */
 unsigned long long netfence_key(pid_t pid);
+/* The same, and also every IPv4 address in also (NULL-terminated; swarm
+ * mode: every node's underlay address, which the task reaches through
+ * docker_gwbridge's NAT otherwise). */
+int netfence_apply_also(pid_t pid, const char *container_id, const char *const *also,
+                        struct err *err);
 
 #endif

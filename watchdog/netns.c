@@ -2,6 +2,7 @@
 
 #include "clock.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -40,10 +41,10 @@ static int socket_in_netns(int pidfd, struct err *err)
 }
 
 /* One non-blocking connect attempt with a deadline: 0, or -1 with errno. */
-static int connect_once(int s, int port, long long deadline)
+static int connect_once(int s, struct in_addr addr, int port, long long deadline)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_addr = addr;
 	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0)
 		return 0;
 	if (errno != EINPROGRESS)
@@ -67,13 +68,21 @@ static int connect_once(int s, int port, long long deadline)
 
 int netns_connect_pidfd(int pidfd, int port, int timeout_ms, struct err *err)
 {
+	return netns_connect_addr(pidfd, "127.0.0.1", port, timeout_ms, err);
+}
+
+int netns_connect_addr(int pidfd, const char *ipv4, int port, int timeout_ms, struct err *err)
+{
+	struct in_addr addr;
+	if (inet_pton(AF_INET, ipv4, &addr) != 1)
+		return err_set(err, EINVAL, "bad IPv4 address \"%s\"", ipv4);
 	long long deadline = mono_ms() + timeout_ms;
 	int delay_ms = 10;
 	for (;;) {
 		int s = socket_in_netns(pidfd, err);
 		if (s < 0)
 			return -1;
-		if (connect_once(s, port, deadline) == 0) {
+		if (connect_once(s, addr, port, deadline) == 0) {
 			int one = 1;
 			setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 			/* The shim uses it in blocking mode. */

@@ -13,5 +13,8 @@
  * connected socket (CLOEXEC), or -1 with err set. Thread-safe: only the
  * calling thread enters the namespace, and it always comes back. */
 int netns_connect_pidfd(int pidfd, int port, int timeout_ms, struct err *err);
+/* The same to ipv4:port as seen from that namespace (swarm mode: a task's
+ * overlay address, from the node's reach container). */
+int netns_connect_addr(int pidfd, const char *ipv4, int port, int timeout_ms, struct err *err);
 
 #endif

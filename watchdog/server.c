@@ -10,21 +10,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cluster.h"
 #include "conn.h"
 #include "container.h"
 #include "admit.h"
 #include "audit.h"
 #include "clock.h"
-#include "engine.h"
 #include "flags.h"
 #include "fusesvc.h"
 #include "holder.h"
-#include "kvfile.h"
 #include "log.h"
 #include "metrics.h"
 #include "names.h"
-#include "netns.h"
-#include "pidfd.h"
 #include "proto.h"
 #include "record.h"
 #include "recorder.h"
@@ -32,7 +29,6 @@
 #include "thread.h"
 #include "verbs.h"
 
-#define SSHD_READY_MS 30000
 /* Below the shim's 5 s wait for a rejoin's answer. */
 #define REJOIN_LOCK_WAIT_S 3
 
@@ -96,16 +92,6 @@ static int identify(struct conn *c, struct err *err)
 	return 0;
 }
 
-static int read_text(const struct config *cfg, const char *user, const char *leaf, char *buf,
-                     size_t size, struct err *err)
-{
-	char path[512];
-	size_t len;
-	if (user_path(cfg, user, leaf, path, sizeof(path)) < 0)
-		return err_set(err, ENAMETOOLONG, "state dir path too long");
-	return kv_read_file(path, 1, buf, size, &len, err);
-}
-
 /* A recorded user's login: the reply says so (the shim shows the notice and
  * sends its terminal's bytes when it has one). */
 static void offer_recording(const struct conn *c, const struct config *cfg,
@@ -131,60 +117,25 @@ static void offer_recording(const struct conn *c, const struct config *cfg,
 static int handle_login(struct conn *c, const struct config *cfg, const struct user_record *rec)
 {
 	struct err err = {0};
-	char hostkey[1024], key[8192];
-	struct engine *e = NULL;
-	struct container_info info;
-	int sshd = -1;
-	int rc = -1;
+	struct cluster_login *lg = calloc(1, sizeof(*lg));
 	long long began_us = mono_us();
-	enum container_path path = CONTAINER_WAS_RUNNING;
-
-	if (read_text(cfg, c->user, "etc/ssh_host_ed25519_key.pub", hostkey, sizeof(hostkey),
-	              &err) < 0 ||
-	    read_text(cfg, c->user, "inner_key", key, sizeof(key), &err) < 0) {
-		log_err("user \"%s\" uid %u session %s: broken user state: %s", c->user,
-		        (unsigned)c->uid, c->session, err.msg);
-		reply_error(c, "your sshbox account is incomplete; ask your admin to run "
-		               "'sshbox createuser' again");
-		metrics_login(METRICS_LOGIN_FAILED);
-		audit_refused(c, "broken user state");
-		return -1;
-	}
 	struct user_state *u = state_user(c->user);
-	if (u == NULL || engine_open(cfg, &e, &err) < 0) {
+	int rc = -1;
+	if (lg == NULL || u == NULL) {
+		free(lg);
 		reply_error(c, "the sshbox watchdog is out of memory");
 		metrics_login(METRICS_LOGIN_FAILED);
 		return -1;
 	}
-	/* The session counts from before the container is ensured, under the
-	 * lifecycle lock, so an idle stop can never slip in between. */
-	pthread_mutex_lock(&u->lifecycle);
-	audit_reason_set(c->user, "create", "login");
-	audit_reason_set(c->user, "start", "login");
-	int alone = state_session_begin(u) == 1;
-	if (container_ensure(e, cfg, c->user, rec, alone, &u->fenced_netns, &info, &path, &err) ==
-	    0) {
-		state_lock();
-		u->box_state = BOX_STATE_RUNNING;
-		state_unlock();
-		busy_note_container(u, info.pid);
-		int pidfd = pidfd_of_container(info.pid, info.id, &err);
-		if (pidfd >= 0)
-			sshd = netns_connect_pidfd(pidfd, CONTAINER_SSHD_PORT, SSHD_READY_MS, &err);
-		if (pidfd >= 0)
-			close(pidfd);
-	}
-	pthread_mutex_unlock(&u->lifecycle);
-	engine_close(e);
-	flags_watch(cfg, c->user);
-	if (rec->fuse)
-		fusesvc_watch(cfg, c->user);
-
-	if (sshd < 0) {
+	if (cluster_ops(cfg)->login(cfg, u, rec, lg, &err) < 0) {
 		log_err("user \"%s\" uid %u session %s: cannot start container: %s", c->user,
 		        (unsigned)c->uid, c->session, err.msg);
 		char msg[ERR_MSG_MAX + 64];
-		if (err.code == ECONNREFUSED || err.code == ETIMEDOUT)
+		if (err.code == CLUSTER_EBROKEN)
+			snprintf(msg, sizeof(msg),
+			         "your sshbox account is incomplete; ask your admin "
+			         "to run 'sshbox createuser' again");
+		else if (err.code == ECONNREFUSED || err.code == ETIMEDOUT)
 			snprintf(msg, sizeof(msg),
 			         "the container engine is not available right now (%s); try again "
 			         "later or tell your admin",
@@ -193,39 +144,43 @@ static int handle_login(struct conn *c, const struct config *cfg, const struct u
 			snprintf(msg, sizeof(msg), "cannot start your container: %s", err.msg);
 		reply_error(c, msg);
 		char why[ERR_MSG_MAX + 32];
-		snprintf(why, sizeof(why), "engine error: %s", err.msg);
+		if (err.code == CLUSTER_EBROKEN)
+			snprintf(why, sizeof(why), "broken user state: %s", err.msg);
+		else
+			snprintf(why, sizeof(why), "engine error: %s", err.msg);
 		audit_refused(c, why);
-		state_session_end(u);
 		metrics_login(METRICS_LOGIN_FAILED);
+		free(lg);
 		return -1;
 	}
-	hostkey[strcspn(hostkey, "\n")] = '\0';
-	json_t *r = json_pack("{s:b,s:s,s:s}", "ok", 1, "hostkey", hostkey, "key", key);
+	lg->hostkey[strcspn(lg->hostkey, "\n")] = '\0';
+	json_t *r = json_pack("{s:b,s:s,s:s}", "ok", 1, "hostkey", lg->hostkey, "key", lg->key);
 	offer_recording(c, cfg, rec, r);
-	memset(key, 0, sizeof(key));
-	if (proto_send(c->fd, r, sshd, REPLY_TIMEOUT_MS, &err) == 0)
+	memset(lg->key, 0, sizeof(lg->key));
+	if (proto_send(c->fd, r, lg->sshd, REPLY_TIMEOUT_MS, &err) == 0)
 		rc = 0;
 	else
 		log_warn("user \"%s\" uid %u session %s: cannot answer login: %s", c->user,
 		         (unsigned)c->uid, c->session, err.msg);
 	json_decref(r);
-	close(sshd);
+	close(lg->sshd);
 	if (rc < 0)
 		state_session_end(u);
 	metrics_login(rc == 0 ? METRICS_LOGIN_OK : METRICS_LOGIN_FAILED);
 	if (rc == 0)
-		metrics_login_duration(path == CONTAINER_CREATED   ? METRICS_KIND_COLD
-		                       : path == CONTAINER_STARTED ? METRICS_KIND_WARM
-		                                                   : METRICS_KIND_HOT,
+		metrics_login_duration(lg->path == CONTAINER_CREATED   ? METRICS_KIND_COLD
+		                       : lg->path == CONTAINER_STARTED ? METRICS_KIND_WARM
+		                                                       : METRICS_KIND_HOT,
 		                       mono_us() - began_us);
 	if (rc == 0) {
 		log_info("user \"%s\" uid %u session %s: login into container %.12s", c->user,
-		         (unsigned)c->uid, c->session, info.id);
+		         (unsigned)c->uid, c->session, lg->id);
 		c->began_ms = mono_ms();
 		json_t *f = session_fields(c);
-		json_object_set_new(f, "container", json_stringn(info.id, 12));
+		json_object_set_new(f, "container", json_stringn(lg->id, 12));
 		audit_event("session_start", c->user, c->uid, c->session, f);
 	}
+	free(lg);
 	return rc;
 }
 
@@ -355,7 +310,7 @@ static void serve(struct conn *c)
 		return;
 	}
 	struct user_record rec;
-	if (record_load(&cfg, c->user, &rec, &err) < 0) {
+	if (cluster_ops(&cfg)->record_load(&cfg, c->user, &rec, &err) < 0) {
 		log_warn("user \"%s\" uid %u session %s: refused: no usable record: %s", c->user,
 		         (unsigned)c->uid, c->session, err.msg);
 		reply_error(c, err.code == ENOENT
@@ -388,7 +343,7 @@ static void serve(struct conn *c)
 		metrics_verb();
 		long long began = mono_ms();
 		audit_verb_hints(c->user, req.verb);
-		json_t *r = verb_run(&cfg, c->user, &rec, &req);
+		json_t *r = cluster_ops(&cfg)->verb(&cfg, c->user, &rec, &req);
 		proto_send(c->fd, r, -1, REPLY_TIMEOUT_MS, NULL);
 		audit_verb(c, &req, r, mono_ms() - began);
 		json_decref(r);

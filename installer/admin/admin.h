@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "err.h"
+#include "record.h"
 
 int cmd_createuser(const struct config *cfg, int argc, char **argv, struct err *err);
 int cmd_cleanuser(const struct config *cfg, int argc, char **argv, struct err *err);
@@ -16,5 +17,12 @@ int cmd_status(const struct config *cfg, int argc, char **argv, struct err *err)
 int mount_host_exists(const char *spec, struct err *err);
 /* Checks that image exists and has an sshd (image.c). */
 int image_check(const struct config *cfg, const char *image, struct err *err);
+
+/* engine_mode = swarm: the user's service, secret and configs (cluster.c);
+ * node: the home node's sshbox.node label, "" for the least loaded. */
+int cluster_provision(const struct config *cfg, const char *user, const struct user_record *rec,
+                      const char *node, struct err *err);
+/* engine_mode = swarm: removes them again (cleanuser). */
+int cluster_deprovision(const struct config *cfg, const char *user, struct err *err);
 
 #endif

@@ -195,12 +195,18 @@ int mount_host_exists(const char *spec, struct err *err)
 	return 0;
 }
 
+/* --node (swarm mode): the home node's sshbox.node label; "" = least loaded. */
+static char home_node[64];
+
 static int parse_options(int argc, char **argv, struct user_record *rec, struct err *err)
 {
-	static const struct option opts[] = {
-	    {"memory", required_argument, NULL, 'm'}, {"cpus", required_argument, NULL, 'c'},
-	    {"pids", required_argument, NULL, 'p'},   {"fuse", no_argument, NULL, 'f'},
-	    {"mount", required_argument, NULL, 'M'},  {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"memory", required_argument, NULL, 'm'},
+	                                     {"cpus", required_argument, NULL, 'c'},
+	                                     {"pids", required_argument, NULL, 'p'},
+	                                     {"fuse", no_argument, NULL, 'f'},
+	                                     {"mount", required_argument, NULL, 'M'},
+	                                     {"node", required_argument, NULL, 'n'},
+	                                     {NULL, 0, NULL, 0}};
 	int o;
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -220,6 +226,13 @@ static int parse_options(int argc, char **argv, struct user_record *rec, struct 
 			break;
 		case 'f':
 			rec->fuse = 1;
+			break;
+		case 'n':
+			if (!user_name_valid(optarg))
+				return err_set(err, EINVAL,
+				               "bad --node \"%s\" (a swarm node's %s label)",
+				               optarg, "sshbox.node");
+			snprintf(home_node, sizeof(home_node), "%s", optarg);
 			break;
 		case 'M':
 			if (!mount_spec_valid(optarg) || strlen(optarg) >= MOUNT_SPEC_MAX)
@@ -243,7 +256,7 @@ static int parse_options(int argc, char **argv, struct user_record *rec, struct 
 		return err_set(err, EINVAL,
 		               "usage: sshbox createuser USER IMAGE PUBKEY_FILE "
 		               "[--memory SIZE] [--cpus N] [--pids N] [--fuse] "
-		               "[--mount HOSTPATH:CONTPATH[:ro]]...");
+		               "[--mount HOSTPATH:CONTPATH[:ro]]... [--node NODE]");
 	return optind;
 }
 
@@ -318,6 +331,8 @@ int cmd_createuser(const struct config *cfg, int argc, char **argv, struct err *
 		}
 	}
 	if (write_host_keys(pw, pubkeys, err) < 0 || write_state(cfg, user, pubkeys, &rec, err) < 0)
+		goto undo;
+	if (cluster_provision(cfg, user, &rec, home_node, err) < 0)
 		goto undo;
 	return 0;
 undo:

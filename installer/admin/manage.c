@@ -54,6 +54,8 @@ int cmd_cleanuser(const struct config *cfg, int argc, char **argv, struct err *e
 	box_container_name(cfg->instance, user, name, sizeof(name));
 	snprintf(path, sizeof(path), "/containers/%s?force=1", name);
 	int rc = engine_delete(e, path, "remove container", err);
+	if (rc == 0)
+		rc = cluster_deprovision(cfg, user, err);
 	if (rc == 0 && purge) {
 		box_volume_name(cfg->instance, user, name, sizeof(name));
 		snprintf(path, sizeof(path), "/volumes/%s", name);

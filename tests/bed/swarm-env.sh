@@ -40,3 +40,8 @@ sbx_swarm_net() {
 
 # sbx_swarm_filters JSON: a filters= query value, URL-encoded.
 sbx_swarm_filters() { jq -rn --arg f "$1" '$f | @uri'; }
+
+# sshbox on the swarm bed (tests/bed/swarm-sshbox.sh): its instance and group.
+SBX_SWARM_INSTANCE=${SBX_SWARM_INSTANCE:-sbsw}
+SBX_SWARM_GROUP=${SBX_SWARM_GROUP:-sbswtest}
+sbx_swarm_conf() { echo "$SBX_SWARM_DIR/sshbox/$1/sshbox.conf"; } # NODE: its sshbox.conf

@@ -215,6 +215,8 @@ up() {
 
 down() {
 	local n
+	# sshbox's watchdogs and sshds on the nodes (swarm-sshbox.sh) go first.
+	"$SRC/tests/bed/swarm-sshbox.sh" down
 	for n in "${SBX_SWARM_NODES[@]}"; do
 		# Leaving first: the node's task containers go with the swarm.
 		if answers "$n"; then

@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 
+#include "b64.h"
 #include "config.h"
 #include "enginekind.h"
 #include "fuseproto.h"
@@ -51,6 +52,40 @@ static void config_defaults_limit(void **state)
 	assert_int_equal(parse_cfg("shim = /opt/sshbox/shim\n", &cfg, &err), 0);
 	assert_string_equal(cfg.shim, "/opt/sshbox/shim");
 	assert_int_equal(parse_cfg("shim = relative\n", &cfg, &err), -1);
+}
+
+/* Issue 14: engine_mode = local (default) | swarm; anything else names
+ * the line and the value. */
+static void config_engine_mode(void **state)
+{
+	struct config cfg;
+	struct err err = {0};
+	assert_int_equal(parse_cfg("", &cfg, &err), 0);
+	assert_int_equal(cfg.engine_mode, ENGINE_MODE_LOCAL);
+	assert_int_equal(parse_cfg("engine_mode = swarm\n", &cfg, &err), 0);
+	assert_int_equal(cfg.engine_mode, ENGINE_MODE_SWARM);
+	assert_int_equal(parse_cfg("engine_mode = local\n", &cfg, &err), 0);
+	assert_int_equal(cfg.engine_mode, ENGINE_MODE_LOCAL);
+	assert_int_equal(parse_cfg("\nengine_mode = kubernetes\n", &cfg, &err), -1);
+	assert_string_equal(err.msg, "test.conf:2: bad value \"kubernetes\" for \"engine_mode\"");
+}
+
+/* Swarm configs and secrets carry base64: a round trip, and bad input. */
+static void b64_round_trip(void **state)
+{
+	char enc[64], dec[64];
+	struct err err = {0};
+	const char *cases[] = {"", "a", "ab", "abc", "ssh-ed25519 AAAA key\n"};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(b64_encode(cases[i], strlen(cases[i]), enc, sizeof(enc), &err), 0);
+		assert_int_equal(b64_decode(enc, dec, sizeof(dec), &err), (int)strlen(cases[i]));
+		assert_string_equal(dec, cases[i]);
+	}
+	assert_int_equal(b64_encode("abc", 3, enc, sizeof(enc), &err), 0);
+	assert_string_equal(enc, "YWJj");
+	assert_int_equal(b64_decode("YW*j", dec, sizeof(dec), &err), -1);
+	assert_int_equal(b64_encode("abcdef", 6, enc, 8, &err), -1); /* 8 + NUL */
+	assert_int_equal(b64_decode("YWJjZGVm", dec, 4, &err), -1);
 }
 
 static void config_bad(void **state)
@@ -205,10 +240,11 @@ static void engine_kinds(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(config_good),      cmocka_unit_test(engine_kinds),
-	    cmocka_unit_test(config_bad),       cmocka_unit_test(config_defaults_limit),
-	    cmocka_unit_test(record_roundtrip), cmocka_unit_test(names),
-	    cmocka_unit_test(proto_requests),   cmocka_unit_test(fuse_requests),
+	    cmocka_unit_test(config_good),        cmocka_unit_test(engine_kinds),
+	    cmocka_unit_test(config_engine_mode), cmocka_unit_test(b64_round_trip),
+	    cmocka_unit_test(config_bad),         cmocka_unit_test(config_defaults_limit),
+	    cmocka_unit_test(record_roundtrip),   cmocka_unit_test(names),
+	    cmocka_unit_test(proto_requests),     cmocka_unit_test(fuse_requests),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

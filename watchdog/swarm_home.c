@@ -1,0 +1,304 @@
+#include "swarm_home.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "direct.h"
+#include "engine.h"
+#include "flags.h"
+#include "log.h"
+#include "names.h"
+#include "netfence.h"
+#include "session.h"
+#include "swarm.h"
+#include "swarm_mailbox.h"
+#include "thread.h"
+
+#define POLL_MS     500
+#define TRACKED_MAX 512
+#define CAS_TRIES   5
+
+/* A task container running on this node, as followed from round to round. */
+struct tracked {
+	char container[80], task[80], user[USER_NAME_MAX + 1];
+	int used, seen, fenced;
+	long long idle_t0; /* mono ms the count was found 0 (H1), 0 = not idle */
+	long long v0;      /* the service's version then */
+	char login0[128];  /* and its sshbox.login */
+	char served[40];   /* the last mailbox request served (swarm_mailbox.h) */
+};
+
+static struct tracked table[TRACKED_MAX];
+
+static struct tracked *track(const char *container)
+{
+	struct tracked *free_slot = NULL;
+	for (int i = 0; i < TRACKED_MAX; i++) {
+		if (table[i].used && strcmp(table[i].container, container) == 0)
+			return &table[i];
+		if (!table[i].used && free_slot == NULL)
+			free_slot = &table[i];
+	}
+	if (free_slot != NULL) {
+		memset(free_slot, 0, sizeof(*free_slot));
+		free_slot->used = 1;
+		snprintf(free_slot->container, sizeof(free_slot->container), "%s", container);
+	}
+	return free_slot;
+}
+
+static const char *label_or_empty(json_t *svc, const char *key)
+{
+	const char *v = swarm_label(svc, key);
+	return v ? v : "";
+}
+
+/* Sets (value) or removes (NULL) one label with the version read, again
+ * while others write first; only_if: skip unless the label has this value. */
+static int set_label(struct engine *e, const struct config *cfg, const char *user, const char *key,
+                     const char *value, const char *only_if, struct err *err)
+{
+	for (int i = 0; i < CAS_TRIES; i++) {
+		json_t *svc = NULL;
+		int found = swarm_service_get(e, cfg, user, &svc, err);
+		if (found <= 0)
+			return found;
+		const char *now = swarm_label(svc, key);
+		int skip = (only_if != NULL && (now == NULL || strcmp(now, only_if) != 0)) ||
+		           (value != NULL && now != NULL && strcmp(now, value) == 0);
+		int rc = 0;
+		if (!skip) {
+			json_t *spec = swarm_spec_copy(svc);
+			swarm_set_label(spec, key, value);
+			rc = swarm_service_update(e, svc, spec, err);
+			json_decref(spec);
+		}
+		json_decref(svc);
+		if (rc != 1)
+			return rc;
+	}
+	return err_set(err, EBUSY, "the service kept changing");
+}
+
+#define NODES_MAX 64
+
+/* Every node's underlay address (the swarm's own ports, 2377, 7946 and
+ * 4789/udp, listen there): fenced besides the task's own subnets. */
+static int node_addrs(struct engine *e, char addrs[][48], const char **ret_list, struct err *err)
+{
+	json_t *nodes = NULL;
+	static const long ok[] = {200, 0};
+	if (engine_call(e, "GET", "/nodes", NULL, 10, ok, "list swarm nodes", &nodes, err) < 0)
+		return -1;
+	size_t i;
+	json_t *n;
+	int count = 0;
+	json_array_foreach(nodes, i, n)
+	{
+		const char *a =
+		    json_string_value(json_object_get(json_object_get(n, "Status"), "Addr"));
+		if (a != NULL && count < NODES_MAX) {
+			snprintf(addrs[count], 48, "%s", a);
+			ret_list[count] = addrs[count];
+			count++;
+		}
+	}
+	ret_list[count] = NULL;
+	json_decref(nodes);
+	return 0;
+}
+
+static void fence(struct engine *e, const struct config *cfg, struct tracked *t, pid_t pid)
+{
+	struct err err = {0};
+	char addrs[NODES_MAX][48];
+	const char *list[NODES_MAX + 1];
+	if (node_addrs(e, addrs, list, &err) < 0) {
+		log_err("user \"%s\": cannot list the swarm's nodes to fence %.12s: %s", t->user,
+		        t->container, err.msg);
+		return;
+	}
+	if (netfence_apply_also(pid, t->container, list, &err) < 0) {
+		log_err("user \"%s\": cannot fence task container %.12s: %s; stopping it", t->user,
+		        t->container, err.msg);
+		char path[160];
+		snprintf(path, sizeof(path), "/containers/%s/stop?t=0", t->container);
+		static const long ok[] = {204, 304, 0};
+		engine_call(e, "POST", path, NULL, 30, ok, "stop container", NULL, &err);
+		return;
+	}
+	if (set_label(e, cfg, t->user, SWARM_LABEL_FENCED, t->container, NULL, &err) < 0) {
+		log_err("user \"%s\": cannot record the fence of %.12s: %s", t->user, t->container,
+		        err.msg);
+		return;
+	}
+	t->fenced = 1;
+	log_info("user \"%s\": task container %.12s fenced", t->user, t->container);
+}
+
+/* H1: remember the version and the last login the idle time began with. */
+static void idle_begin(struct engine *e, const struct config *cfg, struct tracked *t)
+{
+	struct err err = {0};
+	json_t *svc = NULL;
+	if (swarm_service_get(e, cfg, t->user, &svc, &err) <= 0)
+		return;
+	t->v0 = swarm_version(svc);
+	snprintf(t->login0, sizeof(t->login0), "%s", label_or_empty(svc, SWARM_LABEL_LOGIN));
+	t->idle_t0 = mono_ms();
+	json_decref(svc);
+}
+
+/* H2-H5 (docs/design-cluster.md 3.5): every step a compare-and-swap on the
+ * version its decision was read at; any login in between makes it give up. */
+static void idle_decide(struct engine *e, const struct config *cfg, struct tracked *t, pid_t pid)
+{
+	struct err err = {0};
+	json_t *svc = NULL;
+	int found = swarm_service_get(e, cfg, t->user, &svc, &err);
+	if (found == 0) { /* removed meanwhile (cleanuser): nothing to stop */
+		t->idle_t0 = 0;
+		return;
+	}
+	if (found < 0)
+		goto fail;
+	if (swarm_version(svc) != t->v0) { /* H2: touched meanwhile */
+		json_decref(svc);
+		idle_begin(e, cfg, t);
+		return;
+	}
+	if (swarm_replicas(json_object_get(svc, "Spec")) == 0 || flags_daemon(cfg, t->user)) {
+		json_decref(svc);
+		t->idle_t0 = mono_ms();
+		return;
+	}
+	json_t *spec = swarm_spec_copy(svc); /* H3: the stop mark */
+	swarm_set_label(spec, SWARM_LABEL_STOPPING, t->task);
+	int rc = swarm_service_update(e, svc, spec, &err);
+	json_decref(spec);
+	json_decref(svc);
+	svc = NULL;
+	if (rc != 0)
+		goto again;
+	if (direct_sessions(pid) > 0) { /* H4: a session came meanwhile */
+		set_label(e, cfg, t->user, SWARM_LABEL_STOPPING, NULL, t->task, &err);
+		t->idle_t0 = 0;
+		return;
+	}
+	if (swarm_service_get(e, cfg, t->user, &svc, &err) <= 0) /* H5 */
+		goto fail;
+	if (strcmp(label_or_empty(svc, SWARM_LABEL_LOGIN), t->login0) != 0 ||
+	    strcmp(label_or_empty(svc, SWARM_LABEL_STOPPING), t->task) != 0) {
+		json_decref(svc);
+		t->idle_t0 = 0;
+		return;
+	}
+	spec = swarm_spec_copy(svc);
+	swarm_set_replicas(spec, 0);
+	swarm_set_label(spec, SWARM_LABEL_STOPPED, t->task);
+	swarm_set_label(spec, SWARM_LABEL_STOPPING, NULL);
+	rc = swarm_service_update(e, svc, spec, &err);
+	json_decref(spec);
+	json_decref(svc);
+	if (rc != 0)
+		goto again;
+	log_info("user \"%s\": task container %.12s stopped (idle; service scaled to 0)", t->user,
+	         t->container);
+	t->idle_t0 = 0;
+	return;
+again:
+	if (rc < 0)
+		goto fail;
+	t->idle_t0 = 0; /* someone wrote first: decide again from H1 */
+	return;
+fail:
+	log_err("user \"%s\": cannot stop the idle container: %s; retrying later", t->user,
+	        err.msg);
+	t->idle_t0 = mono_ms();
+}
+
+static void round_once(struct engine *e, const struct config *cfg)
+{
+	char filters[256], query[600], path[700];
+	snprintf(filters, sizeof(filters), "{\"label\":[\"%s=%s\"],\"status\":[\"running\"]}",
+	         SWARM_CLABEL_INSTANCE, cfg->instance);
+	engine_urlencode(filters, query, sizeof(query));
+	snprintf(path, sizeof(path), "/containers/json?filters=%s", query);
+	json_t *list = NULL;
+	struct err err = {0};
+	static const long ok[] = {200, 0};
+	if (engine_call(e, "GET", path, NULL, 10, ok, "list task containers", &list, &err) < 0)
+		return;
+	for (int i = 0; i < TRACKED_MAX; i++)
+		table[i].seen = 0;
+	size_t i;
+	json_t *c;
+	json_array_foreach(list, i, c)
+	{
+		const char *id = json_string_value(json_object_get(c, "Id"));
+		json_t *labels = json_object_get(c, "Labels");
+		const char *user = json_string_value(json_object_get(labels, SWARM_CLABEL_USER));
+		const char *task =
+		    json_string_value(json_object_get(labels, "com.docker.swarm.task.id"));
+		if (id == NULL || user == NULL || task == NULL || !user_name_valid(user))
+			continue;
+		struct tracked *t = track(id);
+		if (t == NULL)
+			continue;
+		t->seen = 1;
+		snprintf(t->user, sizeof(t->user), "%s", user);
+		snprintf(t->task, sizeof(t->task), "%s", task);
+		json_t *j = NULL;
+		if (engine_inspect(e, "containers", id, &j, &err) <= 0)
+			continue;
+		pid_t pid =
+		    (pid_t)json_integer_value(json_object_get(json_object_get(j, "State"), "Pid"));
+		json_decref(j);
+		if (pid <= 0)
+			continue;
+		if (!t->fenced) {
+			fence(e, cfg, t, pid);
+			continue;
+		}
+		json_t *svc = NULL;
+		if (swarm_service_get(e, cfg, t->user, &svc, &err) > 0)
+			swarm_mailbox_serve(e, cfg, svc, t->user, t->task, t->container, pid,
+			                    t->served);
+		json_decref(svc);
+		if (direct_sessions(pid) > 0)
+			t->idle_t0 = 0;
+		else if (t->idle_t0 == 0)
+			idle_begin(e, cfg, t);
+		else if (mono_ms() >= t->idle_t0 + (long long)cfg->idle_grace_seconds * 1000)
+			idle_decide(e, cfg, t, pid);
+	}
+	json_decref(list);
+	for (int k = 0; k < TRACKED_MAX; k++)
+		if (table[k].used && !table[k].seen)
+			table[k].used = 0;
+}
+
+static void *home_loop(void *arg)
+{
+	(void)arg;
+	struct engine *e = NULL;
+	for (;;) {
+		struct config cfg;
+		struct err err = {0};
+		state_config_get(&cfg);
+		if (e == NULL && engine_open(&cfg, &e, &err) < 0)
+			e = NULL;
+		if (e != NULL && cfg.engine_mode == ENGINE_MODE_SWARM)
+			round_once(e, &cfg);
+		usleep(POLL_MS * 1000);
+	}
+	return NULL;
+}
+
+int swarm_home_start(void)
+{
+	return thread_spawn(home_loop, NULL) == 0 ? 0 : -1;
+}
