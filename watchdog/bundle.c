@@ -28,11 +28,20 @@ static void bundles_dir(const struct config *cfg, char *buf, size_t size)
 	snprintf(buf, size, "%s/bundles", cfg->state_dir);
 }
 
-int bundle_bind(const struct config *cfg, char *buf, size_t size)
+int bundle_current(const struct config *cfg, char *buf, size_t size)
 {
 	char dir[CONFIG_STR_MAX + 16];
 	bundles_dir(cfg, dir, sizeof(dir));
-	int n = snprintf(buf, size, "%s/current:" BUNDLE_MOUNT ":ro", dir);
+	int n = snprintf(buf, size, "%s/current", dir);
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+int bundle_bind(const struct config *cfg, char *buf, size_t size)
+{
+	char src[CONFIG_STR_MAX + 32];
+	if (bundle_current(cfg, src, sizeof(src)) < 0)
+		return -1;
+	int n = snprintf(buf, size, "%s:" BUNDLE_MOUNT ":ro", src);
 	return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 

@@ -23,6 +23,9 @@
  * key. Serialised within the process. */
 int bundle_ensure(const struct config *cfg, char *ret_key, size_t size, struct err *err);
 
+/* The path containers bind: STATE/bundles/current (the symlink). */
+int bundle_current(const struct config *cfg, char *buf, size_t size);
+
 /* The container's bind of the current bundle: "SRC:" BUNDLE_MOUNT ":ro". */
 int bundle_bind(const struct config *cfg, char *buf, size_t size);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bundle.h"
 #include "clock.h"
 #include "direct.h"
 #include "engine.h"
@@ -17,9 +18,10 @@
 #include "swarm_mailbox.h"
 #include "thread.h"
 
-#define POLL_MS     500
-#define TRACKED_MAX 512
-#define CAS_TRIES   5
+#define POLL_MS         500
+#define BUNDLE_CHECK_MS 60000 /* a few stat calls when nothing changed */
+#define TRACKED_MAX     512
+#define CAS_TRIES       5
 
 /* A task container running on this node, as followed from round to round. */
 struct tracked {
@@ -285,10 +287,20 @@ static void *home_loop(void *arg)
 {
 	(void)arg;
 	struct engine *e = NULL;
+	long long bundle_checked = 0;
 	for (;;) {
 		struct config cfg;
 		struct err err = {0};
 		state_config_get(&cfg);
+		/* Tasks placed here bind this node's bundle: it exists before
+		 * the first one starts, and follows an upgrade of OpenSSH. */
+		if (cfg.engine_mode == ENGINE_MODE_SWARM &&
+		    (bundle_checked == 0 || mono_ms() - bundle_checked >= BUNDLE_CHECK_MS)) {
+			char key[BUNDLE_KEYMAX];
+			if (bundle_ensure(&cfg, key, sizeof(key), &err) < 0)
+				log_err("swarm: %s", err.msg);
+			bundle_checked = mono_ms();
+		}
 		if (e == NULL && engine_open(&cfg, &e, &err) < 0)
 			e = NULL;
 		if (e != NULL && cfg.engine_mode == ENGINE_MODE_SWARM)

@@ -22,6 +22,7 @@
 #include "swarm.h"
 #include "swarm_home.h"
 #include "swarm_reach.h"
+#include "swarm_sshd.h"
 #include "swarm_verbs.h"
 
 #define TASK_WAIT_MS  30000
@@ -46,22 +47,6 @@ static int swarm_record_load(const struct config *cfg, const char *user,
 	return rc;
 }
 
-/* A swarm task runs the image's own sshd, not the bundle (bundle.h): the
- * bundle needs a bind of the home node's state and files uploaded before
- * the start, and swarm starts tasks itself. The per-user host key and
- * authorized_keys come from the swarm (a secret and a config). */
-static const char swarm_sshd_script[] =
-    "mkdir -p /run/sshd && exec /usr/sbin/sshd -D -e"
-    " -h /etc/sshbox/ssh_host_ed25519_key"
-    " -o HostKeyAlgorithms=ssh-ed25519"
-    " -o AuthorizedKeysFile=/etc/sshbox/authorized_keys"
-    " -o PermitRootLogin=prohibit-password"
-    " -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no"
-    " -o UsePAM=no -o MaxAuthTries=10 -o MaxStartups=512"
-    " -o AllowAgentForwarding=yes -o X11Forwarding=yes -o AddressFamily=inet"
-    " -o AllowTcpForwarding=yes -o AllowStreamLocalForwarding=yes"
-    " -o 'AcceptEnv=LANG LC_* SSHBOX_SESSION'";
-
 /* The ContainerSpec is the watchdog's, as a local container's create body
  * is: written when the service's sshbox.spec is older than this build. */
 static void complete_spec(const struct config *cfg, json_t *spec, const struct user_record *rec)
@@ -75,8 +60,7 @@ static void complete_spec(const struct config *cfg, json_t *spec, const struct u
 	         user == NULL ? "sshbox" : user + (user[0] == '_'));
 	json_object_set_new(cs, "Hostname", json_string(hostname));
 	json_object_set_new(cs, "Init", json_true());
-	json_object_set_new(cs, "Command",
-	                    json_pack("[s,s,s]", "/bin/sh", "-c", swarm_sshd_script));
+	swarm_sshd_spec(cfg, cs);
 	json_object_set_new(cs, "Env", json_pack("[s]", "SSHBOX=1"));
 	json_object_set_new(cs, "CapabilityDrop", json_pack("[s]", "ALL"));
 	json_t *caps = json_array();

@@ -21,6 +21,10 @@ expect_eq "a login through n2 lands as root in alice's container" "$A root" "${o
 expect_eq "her task runs on n3 (API)" n3 "$(sw_task_node $A)"
 expect_eq "one container of hers in the cluster" 1 "$(sw_containers $A)"
 expect_eq "the file is there through n1" written-through-n2 "$(sw_ssh n1 $A cat /root/proof 2>&1)"
+# shellcheck disable=SC2016 # expands in the container
+exe=$(sw_ssh n2 $A 'readlink /proc/$PPID/exe' 2>&1)
+check "her sshd is sshbox's bundle, not the image's own ($exe)" test "${exe#/.sshbox/sshd/}" != "$exe"
+check "its privilege-separation user was added to her /etc/passwd" sw_ssh n1 $A 'grep -q "^sshd:" /etc/passwd'
 cid=$(sw_task $A | jq -r .Status.ContainerStatus.ContainerID)
 expect_eq "the home node fenced her task container" "$cid" "$(sw_service $A | jq -r '.Spec.Labels["sshbox.fenced"]')"
 
