@@ -89,7 +89,13 @@ whole() { grep -q '^uid = ' "$rec" && grep -q '^image = ' "$rec" && tail -c 1 "$
 check "after 40 killed writers the record is whole" whole
 # A writer killed between naming its file and the rename leaves
 # record.tmp.PID; the next write removes those of dead writers.
-others() { ls -A "$SBX_STATE/users/sbt-bob" | grep -v -e '^record$' -e '^inner_key' -e '^etc$' -e '^flags$' -e '^bin$'; }
+others() {
+	local f
+	for f in "$SBX_STATE"/users/sbt-bob/* "$SBX_STATE"/users/sbt-bob/.[!.]*; do
+		[ -e "$f" ] || continue
+		case ${f##*/} in record | inner_key* | etc | flags | bin) ;; *) echo "${f##*/}" ;; esac
+	done
+}
 only_tmp() { ! others | grep -vq '^record\.tmp\.[0-9]*$'; }
 check "anything else there is a killed writer's temporary file" only_tmp
 check "the next write succeeds" sbx_admin set sbt-bob pids=150
