@@ -70,3 +70,11 @@ int box_lookup(struct engine *e, const struct config *cfg, const char *user,
 	json_decref(j);
 	return rc < 0 ? -1 : 1;
 }
+
+int box_stop(struct engine *e, const char *id, int seconds, struct err *err)
+{
+	char path[160];
+	snprintf(path, sizeof(path), "/containers/%s/stop?t=%d", id, seconds);
+	static const long ok[] = {204, 304, 0};
+	return engine_call(e, "POST", path, NULL, seconds + 30L, ok, "stop container", NULL, err);
+}

@@ -32,6 +32,10 @@ int box_lookup(struct engine *e, const struct config *cfg, const char *user,
 /* Turns a container inspect answer into *ret_info, checking that the
  * container is this instance's and user's. Pure: exposed for the fuzz
  * harness. */
+/* Stops a container: SIGTERM, then SIGKILL after seconds (0: at once);
+ * an already stopped one is fine. The deadline is seconds + 30. */
+int box_stop(struct engine *e, const char *id, int seconds, struct err *err);
+
 int box_parse_inspect(json_t *j, const struct config *cfg, const char *user,
                       struct container_info *ret_info, struct err *err);
 

@@ -266,14 +266,6 @@ static int migrate(struct engine *e, const struct config *cfg, const char *user,
 	return 0;
 }
 
-static int stop_now(struct engine *e, const char *id, struct err *err)
-{
-	char path[160];
-	snprintf(path, sizeof(path), "/containers/%s/stop?t=0", id);
-	static const long ok[] = {204, 304, 0};
-	return engine_call(e, "POST", path, NULL, 30, ok, "stop container", NULL, err);
-}
-
 int container_ensure(struct engine *e, const struct config *cfg, const char *user,
                      const struct user_record *rec, int alone, unsigned long long *fenced,
                      struct container_info *ret_info, enum container_path *ret_path,
@@ -287,7 +279,7 @@ int container_ensure(struct engine *e, const struct config *cfg, const char *use
 	/* A running container of an older spec is re-created as well when this
 	 * login is its user's only session: nothing live is cut. */
 	if (found && info.running && info.spec < BOX_SPEC_VERSION && alone) {
-		if (stop_now(e, info.id, err) < 0)
+		if (box_stop(e, info.id, 0, err) < 0)
 			return -1;
 		info.running = 0;
 	}
@@ -335,7 +327,7 @@ int container_ensure(struct engine *e, const struct config *cfg, const char *use
 	if (fence == 0 || *fenced != fence) {
 		if (netfence_apply(info.pid, info.id, err) < 0) {
 			struct err ignored = {0};
-			stop_now(e, info.id, &ignored);
+			box_stop(e, info.id, 0, &ignored);
 			return err_wrap(err, "cannot fence the container's network (stopped it)");
 		}
 		*fenced = fence;

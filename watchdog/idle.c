@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "box.h"
 #include "clock.h"
 #include "container.h"
 #include "direct.h"
@@ -36,16 +37,6 @@ void idle_stop_now(struct user_state *u)
 	idle_schedule(u, mono_ms());
 	u->stop_forced = 1;
 	state_unlock();
-}
-
-static int stop_container(struct engine *e, const struct config *cfg, const char *id,
-                          struct err *err)
-{
-	char path[160];
-	snprintf(path, sizeof(path), "/containers/%s/stop?t=%d", id, cfg->stop_timeout_seconds);
-	static const long ok[] = {204, 304, 0};
-	return engine_call(e, "POST", path, NULL, cfg->stop_timeout_seconds + 30L, ok,
-	                   "stop container", NULL, err);
 }
 
 /* Decides under the user's lifecycle lock, so no login can slip in between
@@ -102,7 +93,7 @@ static void try_stop(struct user_state *u)
 		         u->name, tenths / 10, tenths % 10);
 		goto out;
 	}
-	if (stop_container(e, &cfg, info.id, &err) < 0)
+	if (box_stop(e, info.id, cfg.stop_timeout_seconds, &err) < 0)
 		goto fail;
 	metrics_stop(forced        ? METRICS_STOP_STOPNOW
 	             : max_reached ? METRICS_STOP_BUSY_MAX

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "box.h"
 #include "bundle.h"
 #include "clock.h"
 #include "direct.h"
@@ -126,10 +127,7 @@ static void fence(struct engine *e, const struct config *cfg, struct tracked *t,
 	if (netfence_apply_also(pid, t->container, list, &err) < 0) {
 		log_err("user \"%s\": cannot fence task container %.12s: %s; stopping it", t->user,
 		        t->container, err.msg);
-		char path[160];
-		snprintf(path, sizeof(path), "/containers/%s/stop?t=0", t->container);
-		static const long ok[] = {204, 304, 0};
-		engine_call(e, "POST", path, NULL, 30, ok, "stop container", NULL, &err);
+		box_stop(e, t->container, 0, &err);
 		return;
 	}
 	if (set_label(e, cfg, t->user, SWARM_LABEL_FENCED, t->container, NULL, &err) < 0) {

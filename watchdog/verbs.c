@@ -198,11 +198,7 @@ static int verb_stop_remove(struct engine *e, const struct config *cfg, const ch
 			snprintf(o->out, sizeof(o->out), "your container is already stopped\n");
 			return 0;
 		}
-		snprintf(path, sizeof(path), "/containers/%s/stop?t=%d", info->id,
-		         cfg->stop_timeout_seconds);
-		static const long ok[] = {204, 304, 0};
-		if (engine_call(e, "POST", path, NULL, cfg->stop_timeout_seconds + 30L, ok, "stop",
-		                NULL, &err) < 0)
+		if (box_stop(e, info->id, cfg->stop_timeout_seconds, &err) < 0)
 			return fail(o, "sshbox: stop failed: %s\n", err.msg);
 		snprintf(o->out, sizeof(o->out), "stopped your container\n");
 	}
