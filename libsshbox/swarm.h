@@ -29,6 +29,7 @@
 #define SWARM_LABEL_OP    "sshbox.op"
 #define SWARM_LABEL_DONE  "sshbox.done"
 #define SWARM_LABEL_IMAGE "sshbox.image" /* the committed image's id, on the home node */
+#define SWARM_LABEL_SPEC  "sshbox.spec"  /* BOX_SPEC_VERSION the container spec was written at */
 /* Labels of the task's container (not sshbox.instance: the local code's
  * adoption must never take a task container for a local one). */
 #define SWARM_CLABEL_INSTANCE "sshbox.swarm.instance"
@@ -74,5 +75,20 @@ int swarm_provision(struct engine *e, const struct config *cfg, const char *user
  * committed image stay on the home node). */
 int swarm_deprovision(struct engine *e, const struct config *cfg, const char *user,
                       struct err *err);
+
+/* The admin CLI's changes from any manager (swarm_admin.c). The record
+ * kept in the service's label: */
+int swarm_record_load(struct engine *e, const struct config *cfg, const char *user,
+                      struct user_record *ret_rec, struct err *err);
+/* ... written back; the container spec is written anew at the next start. */
+int swarm_record_store(struct engine *e, const struct config *cfg, const char *user,
+                       const struct user_record *rec, struct err *err);
+/* 0 when a node has the label sshbox.node=node; else an error naming the
+ * nodes there are. */
+int swarm_node_check(struct engine *e, const char *node, struct err *err);
+/* The user's home node becomes node, only while the container is stopped;
+ * *ret_from gets the old one. Data stays where it was (docs: moving a user). */
+int swarm_move(struct engine *e, const struct config *cfg, const char *user, const char *node,
+               char *ret_from, size_t size, struct err *err);
 
 #endif

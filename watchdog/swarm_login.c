@@ -31,19 +31,14 @@
 
 static atomic_llong login_seq;
 
-static int swarm_record_load(const struct config *cfg, const char *user,
+static int record_from_swarm(const struct config *cfg, const char *user,
                              struct user_record *ret_rec, struct err *err)
 {
 	struct engine *e = NULL;
-	json_t *svc = NULL;
 	if (engine_open(cfg, &e, err) < 0)
 		return -1;
-	int found = swarm_service_get(e, cfg, user, &svc, err);
+	int rc = swarm_record_load(e, cfg, user, ret_rec, err);
 	engine_close(e);
-	if (found == 0)
-		return err_set(err, ENOENT, "no swarm service for \"%s\"", user);
-	int rc = found < 0 ? -1 : swarm_record(svc, user, ret_rec, err);
-	json_decref(svc);
 	return rc;
 }
 
@@ -60,6 +55,10 @@ static void complete_spec(const struct config *cfg, json_t *spec, const struct u
 	         user == NULL ? "sshbox" : user + (user[0] == '_'));
 	json_object_set_new(cs, "Hostname", json_string(hostname));
 	json_object_set_new(cs, "Init", json_true());
+	/* The record's image (sshbox set image=), unless a commit's image is
+	 * there (the next touch puts it in). */
+	if (json_object_get(json_object_get(spec, "Labels"), SWARM_LABEL_IMAGE) == NULL)
+		json_object_set_new(cs, "Image", json_string(rec->image));
 	swarm_sshd_spec(cfg, cs);
 	json_object_set_new(cs, "Env", json_pack("[s]", "SSHBOX=1"));
 	json_object_set_new(cs, "CapabilityDrop", json_pack("[s]", "ALL"));
@@ -83,7 +82,7 @@ static void complete_spec(const struct config *cfg, json_t *spec, const struct u
 	json_object_set_new(json_object_get(spec, "TaskTemplate"), "Resources",
 	                    json_pack("{s:o}", "Limits", limits));
 	snprintf(version, sizeof(version), "%d", BOX_SPEC_VERSION);
-	swarm_set_label(spec, "sshbox.spec", version);
+	swarm_set_label(spec, SWARM_LABEL_SPEC, version);
 }
 
 /* Replicas 1, a new sshbox.login, no stop mark, with the version read:
@@ -96,7 +95,7 @@ static int touch(struct engine *e, const struct config *cfg, json_t *svc, const 
 	if (spec == NULL)
 		return err_set(err, ENOMEM, "out of memory");
 	snprintf(version, sizeof(version), "%d", BOX_SPEC_VERSION);
-	const char *have = swarm_label(svc, "sshbox.spec");
+	const char *have = swarm_label(svc, SWARM_LABEL_SPEC);
 	if ((have == NULL || strcmp(have, version) != 0) && swarm_replicas(spec) == 0)
 		complete_spec(cfg, spec, rec);
 	/* A commit (on the home node) takes effect at the next start: changing
@@ -370,7 +369,7 @@ out:
 
 const struct cluster_ops cluster_swarm_ops = {
     .name = "swarm",
-    .record_load = swarm_record_load,
+    .record_load = record_from_swarm,
     .login = swarm_login,
     .verb = swarm_verb_run,
     .start = swarm_home_start,

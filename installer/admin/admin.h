@@ -24,5 +24,15 @@ int cluster_provision(const struct config *cfg, const char *user, const struct u
                       const char *node, struct err *err);
 /* engine_mode = swarm: removes them again (cleanuser). */
 int cluster_deprovision(const struct config *cfg, const char *user, struct err *err);
+/* swarm mode: the record from the user's service (1; 0: read the local one). */
+int cluster_record_load(const struct config *cfg, const char *user, struct user_record *ret_rec,
+                        struct err *err);
+/* swarm mode: the record into the service; applies at the next start. */
+int cluster_record_store(const struct config *cfg, const char *user, const struct user_record *rec,
+                         struct err *err);
+/* swarm mode: refuses --purge off the user's home node, naming it. */
+int cluster_purge_here(const struct config *cfg, const char *user, struct err *err);
+/* sshbox move USER NODE (swarm mode, while the container is stopped). */
+int cmd_move(const struct config *cfg, int argc, char **argv, struct err *err);
 
 #endif

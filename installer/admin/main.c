@@ -14,7 +14,10 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: sshbox [--config FILE] COMMAND ...\n"
 	           "  createuser USER IMAGE PUBKEY_FILE [--memory SIZE] [--cpus N] [--pids N] "
-	           "[--fuse]\n"
+	           "[--fuse] [--mount HOST:CONT[:ro]] [--node NODE]\n"
+	           "  cleanuser USER [--purge]\n"
+	           "  set USER KEY=VALUE...\n"
+	           "  move USER NODE          (engine_mode = swarm)\n"
 	           "  list\n"
 	           "  status USER\n"
 	           "  version\n");
@@ -66,6 +69,8 @@ int main(int argc, char **argv)
 		rc = cmd_cleanuser(&cfg, argc - i, argv + i, &err);
 	} else if (strcmp(cmd, "set") == 0) {
 		rc = cmd_set(&cfg, argc - i, argv + i, &err);
+	} else if (strcmp(cmd, "move") == 0) {
+		rc = cmd_move(&cfg, argc - i, argv + i, &err);
 	} else if (strcmp(cmd, "list") == 0) {
 		rc = cmd_list(&cfg, argc - i, argv + i, &err);
 	} else if (strcmp(cmd, "status") == 0) {

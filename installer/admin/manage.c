@@ -26,6 +26,9 @@ static int load_sshbox_user(const struct config *cfg, const char *user, struct u
 {
 	if (!user_name_valid(user))
 		return err_set(err, EINVAL, "invalid user name \"%s\"", user);
+	int in_swarm = cluster_record_load(cfg, user, ret_rec, err);
+	if (in_swarm != 0)
+		return in_swarm < 0 ? -1 : 0;
 	if (record_load(cfg, user, ret_rec, err) == 0)
 		return 0;
 	if (err->code == ENOENT)
@@ -46,6 +49,8 @@ int cmd_cleanuser(const struct config *cfg, int argc, char **argv, struct err *e
 	struct group *gr = getgrnam(cfg->group);
 	if (pw != NULL && (gr == NULL || pw->pw_uid != rec.uid))
 		return err_set(err, EPERM, "account \"%s\" does not match its sshbox record", user);
+	if (purge && cluster_purge_here(cfg, user, err) < 0)
+		return -1;
 
 	struct engine *e = NULL;
 	char name[128], path[300];
@@ -131,6 +136,10 @@ static int set_one(const struct config *cfg, struct user_record *rec, const char
 		} else {
 			strcpy(rec->mounts[rec->nmounts++], v);
 		}
+	} else if (strcmp(key, "node") == 0) {
+		return err_set(err, EINVAL,
+		               "\"node\" is not set this way: moving a user's container to another "
+		               "node moves no data; see 'sshbox move USER NODE'");
 	} else {
 		return err_set(
 		    err, EINVAL,
@@ -152,6 +161,18 @@ int cmd_set(const struct config *cfg, int argc, char **argv, struct err *err)
 	for (int i = 2; i < argc; i++)
 		if (set_one(cfg, &rec, argv[i], err) < 0)
 			return -1;
+	if (cfg->engine_mode == ENGINE_MODE_SWARM) {
+		/* The swarm's copy is the one logins read; a local one (the
+		 * node createuser ran on) is kept the same. */
+		struct user_record local;
+		struct err ignored = {0};
+		if (cluster_record_store(cfg, user, &rec, err) < 0 ||
+		    (record_load(cfg, user, &local, &ignored) == 0 &&
+		     record_store(cfg, user, &rec, err) < 0))
+			return -1;
+		printf("updated %s; this applies at the container's next start\n", user);
+		return 0;
+	}
 	if (record_store(cfg, user, &rec, err) < 0)
 		return -1;
 	printf("updated %s; this applies when the container is next created (after the user's "
