@@ -24,8 +24,7 @@ static int engine_answers(struct engine *e)
 	return rc == 0 && status == 200;
 }
 
-int swarm_health_read(struct engine *e, const char *node, struct swarm_health *ret,
-                      struct err *err)
+int swarm_health_read(struct engine *e, const char *node, struct swarm_health *ret, struct err *err)
 {
 	json_t *info = NULL;
 	static const long ok[] = {200, 0};
@@ -45,10 +44,11 @@ int swarm_health_read(struct engine *e, const char *node, struct swarm_health *r
 		char why[ERR_MSG_MAX / 2];
 		snprintf(why, sizeof(why), "%s", err->msg);
 		if (node != NULL && node[0] != '\0')
-			return err_set(err, SWARM_ENOENGINE,
-			               "the container engine of this node (%s) is not available (%s); "
-			               "log in through another node, or tell your admin",
-			               node, why);
+			return err_set(
+			    err, SWARM_ENOENGINE,
+			    "the container engine of this node (%s) is not available (%s); "
+			    "log in through another node, or tell your admin",
+			    node, why);
 		return err_set(err, SWARM_ENOENGINE,
 		               "the container engine of this node is not available (%s); log in "
 		               "through another node, or tell your admin",
@@ -83,8 +83,7 @@ int swarm_health_read(struct engine *e, const char *node, struct swarm_health *r
 int swarm_health_check(const struct swarm_health *h, const char *what, struct err *err)
 {
 	if (strcmp(h->state, "active") != 0)
-		return err_set(err, ENOTCONN,
-		               "this node is not an active swarm member (%s): %s",
+		return err_set(err, ENOTCONN, "this node is not an active swarm member (%s): %s",
 		               h->state[0] ? h->state : "no state", what);
 	if (!h->manager)
 		return err_set(err, ENOTCONN, "this node is not a swarm manager: %s", what);
@@ -160,7 +159,8 @@ static int reachable_managers(const struct swarm_health *h, int timeout_ms)
 				continue;
 			int soerr = 0;
 			socklen_t len = sizeof(soerr);
-			if (getsockopt(p[i].fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr == 0)
+			if (getsockopt(p[i].fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 &&
+			    soerr == 0)
 				up++;
 			close(p[i].fd);
 			p[i].fd = -1;

@@ -21,15 +21,15 @@
 #define SWARM_MANAGERS_MAX 16
 
 struct swarm_health {
-	char node_id[80];    /* this engine's swarm node id */
-	char state[24];      /* Swarm.LocalNodeState: active, inactive, ... */
-	int manager;         /* Swarm.ControlAvailable */
-	int managers;        /* Swarm.Managers (0 when /info could not count them) */
-	char error[512];     /* Swarm.Error, "" when none */
-	int silent;          /* /info timed out while the engine answers a ping */
+	char node_id[80];                  /* this engine's swarm node id */
+	char state[24];                    /* Swarm.LocalNodeState: active, inactive, ... */
+	int manager;                       /* Swarm.ControlAvailable */
+	int managers;                      /* Swarm.Managers (0 when /info could not count them) */
+	char error[512];                   /* Swarm.Error, "" when none */
+	int silent;                        /* /info timed out while the engine answers a ping */
 	char addr[SWARM_MANAGERS_MAX][64]; /* Swarm.RemoteManagers: IP:PORT */
 	int naddr;
-	int reachable;       /* of those, reachable (-1: not tried) */
+	int reachable; /* of those, reachable (-1: not tried) */
 };
 
 /* GET /info. -1 with err (code SWARM_ENOENGINE, naming node, which may be

@@ -36,7 +36,8 @@ static void node_of(json_t *nodes, const char *id, const char **ret_name, const 
 		const char *nid = S(n, "ID");
 		if (id == NULL || nid == NULL || strcmp(nid, id) != 0)
 			continue;
-		*ret_name = S(json_object_get(json_object_get(n, "Spec"), "Labels"), SWARM_LABEL_NODE);
+		*ret_name =
+		    S(json_object_get(json_object_get(n, "Spec"), "Labels"), SWARM_LABEL_NODE);
 		if (*ret_name == NULL)
 			*ret_name = S(json_object_get(n, "Description"), "Hostname");
 		*ret_state = S(json_object_get(n, "Status"), "State");
@@ -106,13 +107,15 @@ static void describe(json_t *svc, json_t *tasks, json_t *nodes, const char *self
 		snprintf(r->task_node, sizeof(r->task_node), "%s", name ? name : "?");
 		snprintf(r->container, sizeof(r->container), "%s",
 		         S(json_object_get(json_object_get(live, "Status"), "ContainerStatus"),
-		           "ContainerID") ?: "");
+		           "ContainerID")
+		             ?: "");
 	}
 	const char *hs = home_state(nodes, home);
 	long long replicas = swarm_replicas(spec);
 	char why[200];
 	if (hs == NULL)
-		snprintf(r->state, sizeof(r->state), "home node down (no node is named %s)", r->node);
+		snprintf(r->state, sizeof(r->state), "home node down (no node is named %s)",
+		         r->node);
 	else if (strcmp(hs, "ready") != 0)
 		snprintf(r->state, sizeof(r->state), "home node down (%s is %s)", r->node, hs);
 	else if (replicas <= 0)

@@ -14,14 +14,14 @@
 
 struct swarm_row {
 	char user[USER_NAME_MAX + 1];
-	char node[64];       /* the home node (label sshbox.node), "?" when unset */
-	char task_node[64];  /* where the running task is, "" when none runs */
-	char state[300];     /* running, stopped, stopping, starting, pending: REASON,
-	                        home node down (NODE STATE) */
+	char node[64];      /* the home node (label sshbox.node), "?" when unset */
+	char task_node[64]; /* where the running task is, "" when none runs */
+	char state[300];    /* running, stopped, stopping, starting, pending: REASON,
+	                       home node down (NODE STATE) */
 	char image[CONFIG_STR_MAX];
-	char container[80];  /* the running task's container, "" when none */
-	int running;         /* a task runs (its node may be down: see state) */
-	int here;            /* ... on this node: its sessions can be counted here */
+	char container[80]; /* the running task's container, "" when none */
+	int running;        /* a task runs (its node may be down: see state) */
+	int here;           /* ... on this node: its sessions can be counted here */
 };
 
 /* The rows, sorted by user (only: one user's row, or none). *ret_rows is

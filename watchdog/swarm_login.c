@@ -44,8 +44,8 @@ static int swarm_record_load(const struct config *cfg, const char *user,
 	if (swarm_outage_gate(e, 0, err) < 0) {
 		/* Without quorum a login may still reach a running container
 		 * (swarm_login): its record is the one remembered. */
-		int remembered = err->code == SWARM_ENOQUORUM &&
-		                 swarm_outage_record(user, ret_rec) == 0;
+		int remembered =
+		    err->code == SWARM_ENOQUORUM && swarm_outage_record(user, ret_rec) == 0;
 		if (remembered || swarm_outage_gate(e, SWARM_LEADER_WAIT_S, err) < 0) {
 			engine_close(e);
 			if (remembered)

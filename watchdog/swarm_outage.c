@@ -10,6 +10,7 @@
 #include "log.h"
 #include "names.h"
 #include "netns.h"
+#include "swarm.h"
 #include "swarm_health.h"
 #include "swarm_reach.h"
 
@@ -76,8 +77,15 @@ int swarm_outage_gate(struct engine *e, int wait_s, struct err *err)
 	pthread_mutex_lock(&lock);
 	snprintf(node, sizeof(node), "%s", self);
 	pthread_mutex_unlock(&lock);
-	return swarm_health_gate(e, node, "your container cannot be started or stopped now",
-	                         wait_s, err);
+	if (swarm_health_gate(e, node, "your container cannot be started or stopped now", wait_s,
+	                      err) < 0)
+		return -1;
+	/* Learnt while the engine answers, for the line when it does not. */
+	char id[80];
+	struct err ignored = {0};
+	if (node[0] == '\0' && swarm_self(e, id, sizeof(id), node, sizeof(node), &ignored) == 0)
+		swarm_outage_set_self(node);
+	return 0;
 }
 
 void swarm_outage_remember(const char *user, const struct user_record *rec,

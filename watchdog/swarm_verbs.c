@@ -134,7 +134,8 @@ json_t *swarm_verb_run(const struct config *cfg, const char *user, const struct 
 	struct engine *e = NULL;
 	json_t *svc = NULL;
 	struct err err = {0};
-	if (engine_open(cfg, &e, &err) == 0 && swarm_outage_gate(e, SWARM_LEADER_WAIT_S, &err) < 0) {
+	if (engine_open(cfg, &e, &err) == 0 &&
+	    swarm_outage_gate(e, SWARM_LEADER_WAIT_S, &err) < 0) {
 		/* This node's engine down, or no quorum: the one line. */
 		char text[ERR_MSG_MAX + 16];
 		snprintf(text, sizeof(text), "sshbox: %s\n", err.msg);

@@ -80,7 +80,8 @@ int cmd_status_swarm(const struct config *cfg, const char *name, struct err *err
 		err_set(err, ENOENT, "user \"%s\" has no service in the cluster", name);
 		goto out;
 	}
-	if (swarm_service_get(e, cfg, name, &svc, err) > 0 && swarm_record(svc, name, &rec, err) == 0)
+	if (swarm_service_get(e, cfg, name, &svc, err) > 0 &&
+	    swarm_record(svc, name, &rec, err) == 0)
 		limits_text(&rec, limits, sizeof(limits));
 	sessions_text(e, &rows[0], sessions, sizeof(sessions));
 	printf("user:       %s\nstate:      %s\nnode:       %s (home)\nruns on:    %s\n"
