@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,11 @@
 #include <unistd.h>
 
 #include "clock.h"
+
+/* The managers /info last named (this process): asked when /info hangs. */
+static pthread_mutex_t known_lock = PTHREAD_MUTEX_INITIALIZER;
+static char known_addr[SWARM_MANAGERS_MAX][64];
+static int known_naddr;
 
 /* GET /_ping (plain text): 1 when this node's engine itself answers. */
 static int engine_answers(struct engine *e)
@@ -33,10 +39,16 @@ int swarm_health_read(struct engine *e, const char *node, struct swarm_health *r
 	                     "read the engine's info", &info, err);
 	if (rc < 0 && err->code == ETIMEDOUT && engine_answers(e)) {
 		/* A manager that lost its leader a moment ago holds /info (and
-		 * every swarm call) for dockerd's 20 s: the engine is there. */
+		 * every swarm call) for dockerd's 20 s: the engine is there, and
+		 * the managers are the ones it last named. */
 		snprintf(ret->state, sizeof(ret->state), "active");
 		ret->manager = 1;
 		ret->silent = 1;
+		ret->reachable = -1;
+		pthread_mutex_lock(&known_lock);
+		memcpy(ret->addr, known_addr, sizeof(ret->addr));
+		ret->naddr = known_naddr;
+		pthread_mutex_unlock(&known_lock);
 		return 0;
 	}
 	if (rc < 0) {
@@ -76,6 +88,12 @@ int swarm_health_read(struct engine *e, const char *node, struct swarm_health *r
 	}
 	if (ret->managers == 0)
 		ret->managers = ret->naddr;
+	if (ret->naddr > 0) {
+		pthread_mutex_lock(&known_lock);
+		memcpy(known_addr, ret->addr, sizeof(known_addr));
+		known_naddr = ret->naddr;
+		pthread_mutex_unlock(&known_lock);
+	}
 	json_decref(info);
 	return 0;
 }
@@ -87,34 +105,41 @@ int swarm_health_check(const struct swarm_health *h, const char *what, struct er
 		               h->state[0] ? h->state : "no state", what);
 	if (!h->manager)
 		return err_set(err, ENOTCONN, "this node is not a swarm manager: %s", what);
-	if (h->silent)
-		return err_set(err, SWARM_ENOQUORUM,
-		               "the cluster has no manager quorum (its managers did not answer "
-		               "within %d s; too few may be online): %s",
-		               SWARM_INFO_TIMEOUT_S, what);
-	if (h->error[0] == '\0')
+	if (!h->silent && h->error[0] == '\0')
 		return 0;
 	/* dockerd words a lost raft leader as "The swarm does not have a
 	 * leader. ..." (or swarmkit's "lost quorum"); anything else is still
 	 * the managers failing, named as they name it. */
-	if (strstr(h->error, "leader") != NULL || strstr(h->error, "quorum") != NULL) {
-		if (h->reachable >= 0 && h->naddr > 0)
-			return err_set(err, SWARM_ENOQUORUM,
-			               "the cluster has no manager quorum (%d of its %d managers "
-			               "reachable, more than %d needed): %s",
-			               h->reachable, h->naddr, h->naddr / 2, what);
-		if (h->managers > 0)
-			return err_set(err, SWARM_ENOQUORUM,
-			               "the cluster has no manager quorum (no leader: more than %d "
-			               "of its %d managers must be reachable): %s",
-			               h->managers / 2, h->managers, what);
+	int leaderless =
+	    h->silent || strstr(h->error, "leader") != NULL || strstr(h->error, "quorum") != NULL;
+	if (!leaderless)
 		return err_set(err, SWARM_ENOQUORUM,
-		               "the cluster has no manager quorum (no leader: too few managers "
-		               "are reachable): %s",
-		               what);
-	}
-	return err_set(err, SWARM_ENOQUORUM, "the cluster's managers cannot serve (%.300s): %s",
-	               h->error, what);
+		               "the cluster's managers cannot serve (%.300s): %s", h->error, what);
+	if (h->reachable >= 0 && h->naddr > 0 && h->reachable * 2 > h->naddr)
+		return err_set(err, SWARM_ENOLEADER,
+		               "the cluster has no manager leader right now (%d of its %d managers "
+		               "reachable: an election is under way): %s",
+		               h->reachable, h->naddr, what);
+	if (h->reachable >= 0 && h->naddr > 0)
+		return err_set(
+		    err, SWARM_ENOQUORUM,
+		    "the cluster has no manager quorum (%d of its %d managers reachable, "
+		    "more than %d needed): %s",
+		    h->reachable, h->naddr, h->naddr / 2, what);
+	if (h->silent)
+		return err_set(err, SWARM_ENOLEADER,
+		               "the cluster has no manager quorum (its managers did not answer "
+		               "within %d s; too few may be online): %s",
+		               SWARM_INFO_TIMEOUT_S, what);
+	if (h->managers > 0)
+		return err_set(err, SWARM_ENOLEADER,
+		               "the cluster has no manager quorum (no leader: more than %d of its "
+		               "%d managers must be reachable): %s",
+		               h->managers / 2, h->managers, what);
+	return err_set(err, SWARM_ENOLEADER,
+	               "the cluster has no manager quorum (no leader: too few managers are "
+	               "reachable): %s",
+	               what);
 }
 
 /* Managers whose swarm port accepts a TCP connection within timeout_ms
@@ -181,15 +206,14 @@ int swarm_health_gate(struct engine *e, const char *node, const char *what, int 
 		struct swarm_health h;
 		if (swarm_health_read(e, node, &h, err) < 0)
 			return -1;
-		if (h.error[0] != '\0' && h.naddr > 0 && wait_s > 0)
+		if ((h.silent || h.error[0] != '\0') && h.naddr > 0)
 			h.reachable = reachable_managers(&h, 1000);
 		if (swarm_health_check(&h, what, err) == 0)
 			return 0;
-		/* Only a missing leader may come back by itself: a new one is
-		 * elected 10-20 s after the old one's death, when a majority of
-		 * the managers is reachable. Without that majority, say so now. */
-		if (err->code != SWARM_ENOQUORUM || mono_ms() + 1000 >= deadline ||
-		    (h.reachable >= 0 && h.reachable * 2 <= h.naddr))
+		/* Only a missing leader with a majority of managers reachable (or
+		 * not known) may come back by itself: a new one is elected 10-20 s
+		 * after the old one's death. */
+		if (err->code != SWARM_ENOLEADER || mono_ms() + 1000 >= deadline)
 			return -1;
 		sleep(1);
 	}

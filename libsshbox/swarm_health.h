@@ -6,11 +6,14 @@
 #ifndef SSHBOX_SWARM_HEALTH_H
 #define SSHBOX_SWARM_HEALTH_H
 
+#include <errno.h>
+
 #include "engine.h"
 #include "err.h"
 
 /* err->code of the lines below: the message is the user's whole line. */
-#define SWARM_ENOQUORUM ENOLINK  /* the managers have no leader */
+#define SWARM_ENOQUORUM ENOLINK  /* no leader, and most managers unreachable */
+#define SWARM_ENOLEADER EDEADLK  /* no leader now, and it may come (an election) */
 #define SWARM_ENOENGINE ENETDOWN /* this node's own engine does not answer */
 
 /* Deadline of each swarm call (seconds): below dockerd's own 20 s. */
@@ -42,12 +45,19 @@ int swarm_health_read(struct engine *e, const char *node, struct swarm_health *r
  * active manager. what: what cannot happen now, for the line. Pure. */
 int swarm_health_check(const struct swarm_health *h, const char *what, struct err *err);
 
-/* Both: 0 when the swarm can serve, -1 with err as above. While the
- * managers have no leader but a majority of them is reachable (a new
- * leader is elected 10-20 s after the old one's death), asks again every
- * second for up to wait_s; without that majority it answers at once. */
+/* Both: 0 when the swarm can serve, -1 with err as above. Without a
+ * leader it tries the managers' swarm ports (1 s): most unreachable is
+ * SWARM_ENOQUORUM at once; otherwise (SWARM_ENOLEADER: a new leader is
+ * elected 10-20 s after the old one's death) it asks again every second
+ * for up to wait_s. */
 int swarm_health_gate(struct engine *e, const char *node, const char *what, int wait_s,
                       struct err *err);
+
+/* Either code of a swarm without a leader. */
+static inline int swarm_leaderless(int code)
+{
+	return code == SWARM_ENOQUORUM || code == SWARM_ENOLEADER;
+}
 
 /* How long lifecycle work waits for a leader before the quorum line. */
 #define SWARM_LEADER_WAIT_S 25

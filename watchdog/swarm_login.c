@@ -45,12 +45,13 @@ static int swarm_record_load(const struct config *cfg, const char *user,
 		/* Without quorum a login may still reach a running container
 		 * (swarm_login): its record is the one remembered. */
 		int remembered =
-		    err->code == SWARM_ENOQUORUM && swarm_outage_record(user, ret_rec) == 0;
-		if (remembered || swarm_outage_gate(e, SWARM_LEADER_WAIT_S, err) < 0) {
+		    swarm_leaderless(err->code) && swarm_outage_record(user, ret_rec) == 0;
+		if (remembered || err->code != SWARM_ENOLEADER ||
+		    swarm_outage_gate(e, SWARM_LEADER_WAIT_S, err) < 0) {
 			engine_close(e);
 			if (remembered)
 				return 0;
-			if (err->code == SWARM_ENOQUORUM || err->code == SWARM_ENOENGINE)
+			if (swarm_leaderless(err->code) || err->code == SWARM_ENOENGINE)
 				err->code = CLUSTER_ESAID;
 			return -1;
 		}
@@ -325,12 +326,13 @@ static int swarm_login(const struct config *cfg, struct user_state *u,
 	 * where this node last reached it is served at once; else a leader
 	 * is waited for. */
 	if (swarm_outage_gate(e, 0, err) < 0) {
-		if (err->code == SWARM_ENOQUORUM && swarm_outage_login(e, cfg, u->name, ret) == 0) {
+		if (swarm_leaderless(err->code) && swarm_outage_login(e, cfg, u->name, ret) == 0) {
 			rc = 0;
 			goto out;
 		}
-		if (swarm_outage_gate(e, SWARM_LEADER_WAIT_S, err) < 0) {
-			if (err->code == SWARM_ENOQUORUM || err->code == SWARM_ENOENGINE)
+		if (err->code != SWARM_ENOLEADER ||
+		    swarm_outage_gate(e, SWARM_LEADER_WAIT_S, err) < 0) {
+			if (swarm_leaderless(err->code) || err->code == SWARM_ENOENGINE)
 				err->code = CLUSTER_ESAID;
 			goto out;
 		}
@@ -387,6 +389,11 @@ static int swarm_login(const struct config *cfg, struct user_state *u,
 	swarm_outage_remember(u->name, rec, ret, task.ip, task.id);
 	rc = 0;
 out:
+	/* Quorum lost while this login ran: its calls time out; the line says
+	 * why rather than "timed out". */
+	if (rc < 0 && err->code == ETIMEDOUT && swarm_outage_gate(e, 0, err) < 0 &&
+	    (swarm_leaderless(err->code) || err->code == SWARM_ENOENGINE))
+		err->code = CLUSTER_ESAID;
 	if (rc < 0 && ret->sshd >= 0) {
 		close(ret->sshd);
 		ret->sshd = -1;

@@ -42,14 +42,16 @@ check "sshbox list on $F2 shows qub's home node down" wait_for 20 f1_down
 # 2. No quorum: L is the only manager left.
 check "$F2's dockerd is killed too" "$SWARM" kill "$F2"
 t0=$SECONDS
-leaderless() { SBX_API_TIMEOUT=3 api "$L" GET /info 2>/dev/null | jq -e '.Swarm.Error | test("leader")' >/dev/null; }
-if wait_for 60 leaderless; then ok "$L reports no leader after $((SECONDS - t0)) s"; else not_ok "$L reports no leader"; fi
+# The leader steps down once it misses its followers; from then on its /info
+# hangs (dockerd waits 20 s for a leader), later it reports none.
+leaderless() { ! SBX_API_TIMEOUT=2 api "$L" GET /info 2>/dev/null | jq -e '.Swarm.Error == ""' >/dev/null; }
+if wait_for 60 leaderless; then ok "$L has no leader after $((SECONDS - t0)) s"; else not_ok "$L has no leader"; fi
 s=$SECONDS
 out=$(sw_ssh "$L" $b 'echo ok' 2>&1)
 rc=$? took=$((SECONDS - s))
 expect_ne "qub's login through $L fails (his container is stopped)" 0 "$rc"
 expect_eq "with one line" 1 "$(printf '%s\n' "$out" | grep -c .)"
-expect_contains "saying why" "the cluster has no manager quorum (1 of its 3 managers reachable" "$out"
+expect_contains "saying why, with the managers counted" "the cluster has no manager quorum (1 of its 3 managers reachable" "$out"
 expect_contains "and what cannot happen" "cannot be started or stopped now" "$out"
 check "within 10 s (took $took s)" test "$took" -le 10
 out=$(sw_ssh "$L" $a stop 2>&1)
