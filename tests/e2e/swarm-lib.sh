@@ -76,11 +76,12 @@ sw_cleanup() {
 	done
 	return 0
 }
-# sw_admin NODE ARGS...: the admin CLI on that node (its sshbox.conf).
+# sw_admin NODE ARGS...: the admin CLI on that node (its sshbox.conf, in its
+# network namespace, as an admin on that host).
 sw_admin() {
 	local node=$1
 	shift
-	"$SW_ADMIN" --config "$(sbx_swarm_conf "$node")" "$@"
+	sbx_swarm_net "$node" "$SW_ADMIN" --config "$(sbx_swarm_conf "$node")" "$@"
 }
 # sw_list_row NODE USER: that user's row of `sshbox list` on NODE:
 # "NODE RUNS-ON SESSIONS IMAGE STATE..." (the header's columns).
