@@ -321,7 +321,9 @@ static void serve(struct conn *c)
 		                   : "your sshbox record is damaged; ask your admin");
 		if (req.op == PROTO_OP_LOGIN)
 			metrics_login(METRICS_LOGIN_REFUSED);
-		audit_refused(c, err.code == ENOENT ? "no record" : "bad record");
+		audit_refused(c, err.code == ENOENT          ? "no record"
+		                 : err.code == CLUSTER_ESAID ? "swarm unavailable"
+		                                             : "bad record");
 		return;
 	}
 	if (rec.uid != c->uid) {
