@@ -391,9 +391,14 @@ static int swarm_login(const struct config *cfg, struct user_state *u,
 out:
 	/* Quorum lost while this login ran: its calls time out; the line says
 	 * why rather than "timed out". */
-	if (rc < 0 && err->code == ETIMEDOUT && swarm_outage_gate(e, 0, err) < 0 &&
-	    (swarm_leaderless(err->code) || err->code == SWARM_ENOENGINE))
-		err->code = CLUSTER_ESAID;
+	if (rc < 0 && err->code == ETIMEDOUT) {
+		struct err again = {0};
+		if (swarm_outage_gate(e, 0, &again) < 0 &&
+		    (swarm_leaderless(again.code) || again.code == SWARM_ENOENGINE)) {
+			*err = again;
+			err->code = CLUSTER_ESAID;
+		}
+	}
 	if (rc < 0 && ret->sshd >= 0) {
 		close(ret->sshd);
 		ret->sshd = -1;
