@@ -6,8 +6,10 @@
 
 #include "b64.h"
 #include "names.h"
+#include "swarm_health.h"
 
-#define SWARM_TIMEOUT_S 20
+/* Short: without a raft leader dockerd itself waits 20 s. */
+#define SWARM_TIMEOUT_S SWARM_CALL_TIMEOUT_S
 
 int swarm_service_get(struct engine *e, const struct config *cfg, const char *user,
                       json_t **ret_service, struct err *err)

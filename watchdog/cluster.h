@@ -16,6 +16,9 @@
 
 /* Errors the caller words for the user (err->code). */
 #define CLUSTER_EBROKEN EBADMSG /* the user's sshbox state is incomplete */
+/* err->msg is the user's whole line, worded by the implementation (swarm:
+ * no manager quorum, this node's engine down): shown as is. */
+#define CLUSTER_ESAID EREMCHG
 
 struct cluster_login {
 	int sshd;           /* connected (CLOEXEC, blocking) to the container's sshd */

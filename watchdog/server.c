@@ -131,7 +131,9 @@ static int handle_login(struct conn *c, const struct config *cfg, const struct u
 		log_err("user \"%s\" uid %u session %s: cannot start container: %s", c->user,
 		        (unsigned)c->uid, c->session, err.msg);
 		char msg[ERR_MSG_MAX + 64];
-		if (err.code == CLUSTER_EBROKEN)
+		if (err.code == CLUSTER_ESAID)
+			snprintf(msg, sizeof(msg), "%s", err.msg);
+		else if (err.code == CLUSTER_EBROKEN)
 			snprintf(msg, sizeof(msg),
 			         "your sshbox account is incomplete; ask your admin "
 			         "to run 'sshbox createuser' again");
@@ -313,12 +315,15 @@ static void serve(struct conn *c)
 	if (cluster_ops(&cfg)->record_load(&cfg, c->user, &rec, &err) < 0) {
 		log_warn("user \"%s\" uid %u session %s: refused: no usable record: %s", c->user,
 		         (unsigned)c->uid, c->session, err.msg);
-		reply_error(c, err.code == ENOENT
+		reply_error(c, err.code == CLUSTER_ESAID ? err.msg
+		               : err.code == ENOENT
 		                   ? "your account has no sshbox container set up; ask your admin"
 		                   : "your sshbox record is damaged; ask your admin");
 		if (req.op == PROTO_OP_LOGIN)
 			metrics_login(METRICS_LOGIN_REFUSED);
-		audit_refused(c, err.code == ENOENT ? "no record" : "bad record");
+		audit_refused(c, err.code == ENOENT          ? "no record"
+		                 : err.code == CLUSTER_ESAID ? "swarm unavailable"
+		                                             : "bad record");
 		return;
 	}
 	if (rec.uid != c->uid) {

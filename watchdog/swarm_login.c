@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -20,7 +21,9 @@
 #include "netns.h"
 #include "pidfd.h"
 #include "swarm.h"
+#include "swarm_health.h"
 #include "swarm_home.h"
+#include "swarm_outage.h"
 #include "swarm_reach.h"
 #include "swarm_sshd.h"
 #include "swarm_verbs.h"
@@ -37,6 +40,21 @@ static int record_from_swarm(const struct config *cfg, const char *user,
 	struct engine *e = NULL;
 	if (engine_open(cfg, &e, err) < 0)
 		return -1;
+	if (swarm_outage_gate(e, 0, err) < 0) {
+		/* Without quorum a login may still reach a running container
+		 * (swarm_login): its record is the one remembered. */
+		int remembered =
+		    swarm_leaderless(err->code) && swarm_outage_record(user, ret_rec) == 0;
+		if (remembered || err->code != SWARM_ENOLEADER ||
+		    swarm_outage_gate(e, SWARM_LEADER_WAIT_S, err) < 0) {
+			engine_close(e);
+			if (remembered)
+				return 0;
+			if (swarm_leaderless(err->code) || err->code == SWARM_ENOENGINE)
+				err->code = CLUSTER_ESAID;
+			return -1;
+		}
+	}
 	int rc = swarm_record_load(e, cfg, user, ret_rec, err);
 	engine_close(e);
 	return rc;
@@ -303,9 +321,26 @@ static int swarm_login(const struct config *cfg, struct user_state *u,
 		return -1;
 	pthread_mutex_lock(&u->lifecycle);
 	state_session_begin(u);
+	/* No stop can happen without quorum either: a container still running
+	 * where this node last reached it is served at once; else a leader
+	 * is waited for. */
+	if (swarm_outage_gate(e, 0, err) < 0) {
+		if (swarm_leaderless(err->code) && swarm_outage_login(e, cfg, u->name, ret) == 0) {
+			rc = 0;
+			goto out;
+		}
+		if (err->code != SWARM_ENOLEADER ||
+		    swarm_outage_gate(e, SWARM_LEADER_WAIT_S, err) < 0) {
+			if (swarm_leaderless(err->code) || err->code == SWARM_ENOENGINE)
+				err->code = CLUSTER_ESAID;
+			goto out;
+		}
+	}
 	if (swarm_self(e, self_id, sizeof(self_id), self, sizeof(self), err) < 0 ||
 	    (reach = swarm_reach_pidfd(e, cfg, err)) < 0)
 		goto out;
+	swarm_outage_set_self(self);
+	struct task task = {0};
 	for (int attempt = 0; attempt < TOUCH_TRIES && ret->sshd < 0; attempt++) {
 		json_decref(svc);
 		svc = NULL;
@@ -321,7 +356,6 @@ static int swarm_login(const struct config *cfg, struct user_state *u,
 			goto out;
 		if (t == 1)
 			continue; /* another login or a stop wrote first: read again */
-		struct task task;
 		if (wait_task(e, cfg, u->name, &svc, &task, err) < 0)
 			goto out;
 		int s = netns_connect_addr(reach, task.ip, CONTAINER_SSHD_PORT, SSHD_READY_MS, err);
@@ -351,8 +385,19 @@ static int swarm_login(const struct config *cfg, struct user_state *u,
 		goto out;
 	}
 	snprintf(ret->hostkey, sizeof(ret->hostkey), "%s", hostkey);
+	swarm_outage_remember(u->name, rec, ret, task.ip, task.id);
 	rc = 0;
 out:
+	/* Quorum lost while this login ran: its calls time out; the line says
+	 * why rather than "timed out". */
+	if (rc < 0 && err->code == ETIMEDOUT) {
+		struct err again = {0};
+		if (swarm_outage_gate(e, 0, &again) < 0 &&
+		    (swarm_leaderless(again.code) || again.code == SWARM_ENOENGINE)) {
+			*err = again;
+			err->code = CLUSTER_ESAID;
+		}
+	}
 	if (rc < 0 && ret->sshd >= 0) {
 		close(ret->sshd);
 		ret->sshd = -1;

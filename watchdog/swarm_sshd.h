@@ -9,8 +9,8 @@
 
 #include "config.h"
 
-/* Sets the ContainerSpec's Command and its bundle and /run/sshd mounts
+/* Sets the ContainerSpec cs's Command and its bundle and /run/sshd mounts
  * (replacing earlier ones; other mounts stay). */
-void swarm_sshd_spec(const struct config *cfg, json_t *container_spec);
+void swarm_sshd_spec(const struct config *cfg, json_t *cs);
 
 #endif

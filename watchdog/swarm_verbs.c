@@ -11,7 +11,9 @@
 #include "engine.h"
 #include "log.h"
 #include "swarm.h"
+#include "swarm_health.h"
 #include "swarm_mailbox.h"
+#include "swarm_outage.h"
 #include "verbs.h"
 
 #define MAILBOX_TIMEOUT_S 30
@@ -132,7 +134,13 @@ json_t *swarm_verb_run(const struct config *cfg, const char *user, const struct 
 	struct engine *e = NULL;
 	json_t *svc = NULL;
 	struct err err = {0};
-	if (engine_open(cfg, &e, &err) < 0 || swarm_service_get(e, cfg, user, &svc, &err) <= 0) {
+	if (engine_open(cfg, &e, &err) == 0 &&
+	    swarm_outage_gate(e, SWARM_LEADER_WAIT_S, &err) < 0) {
+		/* This node's engine down, or no quorum: the one line. */
+		char text[ERR_MSG_MAX + 16];
+		snprintf(text, sizeof(text), "sshbox: %s\n", err.msg);
+		refuse(&r, text);
+	} else if (e == NULL || swarm_service_get(e, cfg, user, &svc, &err) <= 0) {
 		char text[ERR_MSG_MAX + 64];
 		snprintf(text, sizeof(text), "sshbox: cannot read your container's service: %s\n",
 		         err.msg[0] ? err.msg : "none");

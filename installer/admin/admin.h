@@ -13,6 +13,12 @@ int cmd_set(const struct config *cfg, int argc, char **argv, struct err *err);
 int cmd_list(const struct config *cfg, int argc, char **argv, struct err *err);
 int cmd_status(const struct config *cfg, int argc, char **argv, struct err *err);
 
+/* engine_mode = swarm: list and status over the whole cluster (list_swarm.c). */
+int cmd_list_swarm(const struct config *cfg, struct err *err);
+int cmd_status_swarm(const struct config *cfg, const char *name, struct err *err);
+/* A record's limits as one word (list.c). */
+void limits_text(const struct user_record *rec, char *buf, size_t size);
+
 /* Checks that a mount's host path exists (createuser.c). */
 int mount_host_exists(const char *spec, struct err *err);
 /* Checks that image exists and has an sshd (image.c). */

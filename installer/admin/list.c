@@ -63,7 +63,7 @@ static json_t *find_user(json_t *reply, const char *name)
 	return NULL;
 }
 
-static void limits_text(const struct user_record *rec, char *buf, size_t size)
+void limits_text(const struct user_record *rec, char *buf, size_t size)
 {
 	int n = 0;
 	buf[0] = '\0';
@@ -165,6 +165,8 @@ int cmd_list(const struct config *cfg, int argc, char **argv, struct err *err)
 	(void)argv;
 	if (argc != 1)
 		return err_set(err, EINVAL, "usage: sshbox list");
+	if (cfg->engine_mode == ENGINE_MODE_SWARM)
+		return cmd_list_swarm(cfg, err);
 	struct view v;
 	if (view_open(cfg, "list", &v, err) < 0)
 		return -1;
@@ -201,6 +203,8 @@ int cmd_status(const struct config *cfg, int argc, char **argv, struct err *err)
 	const char *name = argv[1];
 	if (!user_name_valid(name))
 		return err_set(err, EINVAL, "\"%s\" is not a valid user name", name);
+	if (cfg->engine_mode == ENGINE_MODE_SWARM)
+		return cmd_status_swarm(cfg, name, err);
 	struct user_record rec;
 	if (record_load(cfg, name, &rec, err) < 0)
 		return err_wrap(err, "user \"%s\"", name);

@@ -76,3 +76,13 @@ sw_cleanup() {
 	done
 	return 0
 }
+# sw_admin NODE ARGS...: the admin CLI on that node (its sshbox.conf, in its
+# network namespace, as an admin on that host).
+sw_admin() {
+	local node=$1
+	shift
+	sbx_swarm_net "$node" "$SW_ADMIN" --config "$(sbx_swarm_conf "$node")" "$@"
+}
+# sw_list_row NODE USER: that user's row of `sshbox list` on NODE:
+# "NODE RUNS-ON SESSIONS IMAGE STATE..." (the header's columns).
+sw_list_row() { sw_admin "$1" list 2>&1 | awk -v u="$2" '$1 == u {$1 = ""; sub(/^ /, ""); print}'; }
