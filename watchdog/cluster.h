@@ -42,6 +42,8 @@ struct cluster_ops {
 	/* A host verb (verbs.h's reply). */
 	json_t *(*verb)(const struct config *cfg, const char *user, const struct user_record *rec,
 	                const struct proto_request *req);
+	/* stopnow from inside the user's container on this node (flags.c). */
+	void (*stop_now)(struct user_state *u);
 	/* Background work of this node, started once with the watchdog. */
 	int (*start)(void);
 };

@@ -89,6 +89,7 @@ const struct cluster_ops cluster_local_ops = {
     .record_load = record_load,
     .login = local_login,
     .verb = verb_run,
+    .stop_now = idle_stop_now,
     .start = local_start,
 };
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "atomicfile.h"
+#include "cluster.h"
 #include "clock.h"
 #include "audit.h"
 #include "log.h"
@@ -63,7 +64,7 @@ static int mount_flag_fs(const char *dir, struct err *err)
 		return err_sys(err, errno, "cannot inspect %s", dir);
 	if (fs.f_type == TMPFS_MAGIC && here.st_dev != parent.st_dev)
 		return 0; /* mounted already (by an earlier watchdog) */
-	if (mount("sshbox-flags", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	if (mount(FLAGS_FS_SOURCE, dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 	          "size=" FLAGS_FS_SIZE ",nr_inodes=" FLAGS_FS_INODES ",mode=0755") < 0)
 		return err_sys(err, errno, "cannot mount the flag file system on %s", dir);
 	return 0;
@@ -189,7 +190,7 @@ static void on_stopnow(const struct config *cfg, struct user_state *u)
 	if (log_allowed(u))
 		log_info("user \"%s\": stopnow from inside the container", u->name);
 	audit_reason_set(u->name, "stop", "stopnow");
-	idle_stop_now(u);
+	cluster_ops(cfg)->stop_now(u);
 }
 
 static void on_daemon_off(const struct config *cfg, struct user_state *u)

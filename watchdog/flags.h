@@ -14,6 +14,7 @@
 #define FLAGS_MOUNT     "/run/sshbox"
 #define FLAGS_FS_SIZE   "64k"
 #define FLAGS_FS_INODES "32"
+#define FLAGS_FS_SOURCE "sshbox-flags" /* its mount source, as /proc/PID/mountinfo shows it */
 
 /* Before every container start: the user's flag dir (mounted, if it is not
  * yet) and their copies of the in-container commands. */

@@ -16,6 +16,7 @@
 #include "netfence.h"
 #include "session.h"
 #include "swarm.h"
+#include "swarm_flags.h"
 #include "swarm_mailbox.h"
 #include "thread.h"
 
@@ -32,6 +33,9 @@ struct tracked {
 	long long v0;      /* the service's version then */
 	char login0[128];  /* and its sshbox.login */
 	char served[40];   /* the last mailbox request served (swarm_mailbox.h) */
+
+	long long first_seen; /* mono ms this node first saw it running (flags) */
+	int daemon_logged;    /* "kept: daemon mode" said for this idle time */
 };
 
 static struct tracked table[TRACKED_MAX];
@@ -48,6 +52,7 @@ static struct tracked *track(const char *container)
 	if (free_slot != NULL) {
 		memset(free_slot, 0, sizeof(*free_slot));
 		free_slot->used = 1;
+		free_slot->first_seen = mono_ms();
 		snprintf(free_slot->container, sizeof(free_slot->container), "%s", container);
 	}
 	return free_slot;
@@ -170,11 +175,18 @@ static void idle_decide(struct engine *e, const struct config *cfg, struct track
 		idle_begin(e, cfg, t);
 		return;
 	}
-	if (swarm_replicas(json_object_get(svc, "Spec")) == 0 || flags_daemon(cfg, t->user)) {
+	int daemon = flags_daemon(cfg, t->user);
+	if (swarm_replicas(json_object_get(svc, "Spec")) == 0 || daemon) {
+		if (daemon && !t->daemon_logged)
+			log_info("user \"%s\": idle, but in daemon mode: keeping task container "
+			         "%.12s running",
+			         t->user, t->container);
+		t->daemon_logged = daemon;
 		json_decref(svc);
 		t->idle_t0 = mono_ms();
 		return;
 	}
+	t->daemon_logged = 0;
 	json_t *spec = swarm_spec_copy(svc); /* H3: the stop mark */
 	swarm_set_label(spec, SWARM_LABEL_STOPPING, t->task);
 	int rc = swarm_service_update(e, svc, spec, &err);
@@ -220,6 +232,65 @@ fail:
 	t->idle_t0 = mono_ms();
 }
 
+/* stopnow (design 3.6): H5 without the grace and the recount, so sessions
+ * end; a login that touched the service after the request wins, as a login
+ * cancels a pending stopnow on a single host. */
+static void stop_now(struct engine *e, const struct config *cfg, struct tracked *t)
+{
+	struct err err = {0};
+	char login0[128] = "";
+	for (int i = 0; i < CAS_TRIES; i++) {
+		json_t *svc = NULL;
+		int found = swarm_service_get(e, cfg, t->user, &svc, &err);
+		if (found <= 0)
+			goto fail;
+		const char *login = label_or_empty(svc, SWARM_LABEL_LOGIN);
+		if (i == 0)
+			snprintf(login0, sizeof(login0), "%s", login);
+		if (strcmp(login, login0) != 0 ||
+		    swarm_replicas(json_object_get(svc, "Spec")) == 0) {
+			json_decref(svc);
+			return;
+		}
+		json_t *spec = swarm_spec_copy(svc);
+		swarm_set_replicas(spec, 0);
+		swarm_set_label(spec, SWARM_LABEL_STOPPED, t->task);
+		swarm_set_label(spec, SWARM_LABEL_STOPPING, NULL);
+		int rc = swarm_service_update(e, svc, spec, &err);
+		json_decref(spec);
+		json_decref(svc);
+		if (rc < 0)
+			goto fail;
+		if (rc == 0) {
+			log_info("user \"%s\": task container %.12s stopped (stopnow; service "
+			         "scaled to 0)",
+			         t->user, t->container);
+			t->idle_t0 = 0;
+			return;
+		}
+	}
+	err_set(&err, EBUSY, "the service kept changing");
+fail:
+	log_err("user \"%s\": cannot stop the container (stopnow): %s", t->user, err.msg);
+}
+
+/* A task swarm restarted before this watchdog prepared its flag dir (after
+ * a reboot) bound the bare directory: restarted once, it binds the watched
+ * one. */
+static int stale_flags(struct engine *e, struct tracked *t, pid_t pid)
+{
+	if (swarm_flags_bound(pid))
+		return 0;
+	log_warn("user \"%s\": task container %.12s has a stale flag dir; restarting it", t->user,
+	         t->container);
+	char path[160];
+	struct err err = {0};
+	snprintf(path, sizeof(path), "/containers/%s/stop?t=0", t->container);
+	static const long ok[] = {204, 304, 0};
+	engine_call(e, "POST", path, NULL, 30, ok, "stop container", NULL, &err);
+	return 1;
+}
+
 static void round_once(struct engine *e, const struct config *cfg)
 {
 	char filters[256], query[600], path[700];
@@ -230,6 +301,7 @@ static void round_once(struct engine *e, const struct config *cfg)
 	json_t *list = NULL;
 	struct err err = {0};
 	static const long ok[] = {200, 0};
+	swarm_flags_home_round(e, cfg);
 	if (engine_call(e, "GET", path, NULL, 10, ok, "list task containers", &list, &err) < 0)
 		return;
 	for (int i = 0; i < TRACKED_MAX; i++)
@@ -260,7 +332,14 @@ static void round_once(struct engine *e, const struct config *cfg)
 		if (pid <= 0)
 			continue;
 		if (!t->fenced) {
-			fence(e, cfg, t, pid);
+			if (!stale_flags(e, t, pid))
+				fence(e, cfg, t, pid);
+			continue;
+		}
+		/* A stopnow made before this task ran came from an older one. */
+		long long stopnow_at = swarm_flags_stopnow_take(t->user);
+		if (stopnow_at != 0 && stopnow_at >= t->first_seen) {
+			stop_now(e, cfg, t);
 			continue;
 		}
 		json_t *svc = NULL;
@@ -311,4 +390,10 @@ static void *home_loop(void *arg)
 int swarm_home_start(void)
 {
 	return thread_spawn(home_loop, NULL) == 0 ? 0 : -1;
+}
+
+int swarm_home_set_label(struct engine *e, const struct config *cfg, const char *user,
+                         const char *key, const char *value, const char *only_if, struct err *err)
+{
+	return set_label(e, cfg, user, key, value, only_if, err);
 }

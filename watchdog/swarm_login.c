@@ -21,6 +21,7 @@
 #include "netns.h"
 #include "pidfd.h"
 #include "swarm.h"
+#include "swarm_flags.h"
 #include "swarm_health.h"
 #include "swarm_home.h"
 #include "swarm_outage.h"
@@ -61,11 +62,13 @@ static int record_from_swarm(const struct config *cfg, const char *user,
 }
 
 /* The ContainerSpec is the watchdog's, as a local container's create body
- * is: written when the service's sshbox.spec is older than this build. */
-static void complete_spec(const struct config *cfg, json_t *spec, const struct user_record *rec)
+ * is: written when the service's sshbox.spec (swarm_flags_spec_id) is not
+ * this build's. */
+static int complete_spec(const struct config *cfg, json_t *svc, json_t *spec,
+                         const struct user_record *rec, const char *spec_id, struct err *err)
 {
 	json_t *cs = json_object_get(json_object_get(spec, "TaskTemplate"), "ContainerSpec");
-	char hostname[64], version[16];
+	char hostname[64];
 	const char *user =
 	    json_string_value(json_object_get(json_object_get(spec, "Labels"), SWARM_LABEL_USER));
 	/* As a local container's: the user's name ('_' dropped in front). */
@@ -99,8 +102,8 @@ static void complete_spec(const struct config *cfg, json_t *spec, const struct u
 		json_object_set_new(limits, "Pids", json_integer(pids));
 	json_object_set_new(json_object_get(spec, "TaskTemplate"), "Resources",
 	                    json_pack("{s:o}", "Limits", limits));
-	snprintf(version, sizeof(version), "%d", BOX_SPEC_VERSION);
-	swarm_set_label(spec, SWARM_LABEL_SPEC, version);
+	swarm_set_label(spec, SWARM_LABEL_SPEC, spec_id);
+	return swarm_flags_mounts(cfg, svc, spec, err);
 }
 
 /* Replicas 1, a new sshbox.login, no stop mark, with the version read:
@@ -108,14 +111,17 @@ static void complete_spec(const struct config *cfg, json_t *spec, const struct u
 static int touch(struct engine *e, const struct config *cfg, json_t *svc, const char *self,
                  const struct user_record *rec, struct err *err)
 {
-	char login[96], version[16];
+	char login[96], spec_id[CONFIG_STR_MAX + 100];
 	json_t *spec = swarm_spec_copy(svc);
 	if (spec == NULL)
 		return err_set(err, ENOMEM, "out of memory");
-	snprintf(version, sizeof(version), "%d", BOX_SPEC_VERSION);
+	swarm_flags_spec_id(svc, spec_id, sizeof(spec_id));
 	const char *have = swarm_label(svc, SWARM_LABEL_SPEC);
-	if ((have == NULL || strcmp(have, version) != 0) && swarm_replicas(spec) == 0)
-		complete_spec(cfg, spec, rec);
+	if ((have == NULL || strcmp(have, spec_id) != 0) && swarm_replicas(spec) == 0 &&
+	    complete_spec(cfg, svc, spec, rec, spec_id, err) < 0) {
+		json_decref(spec);
+		return -1;
+	}
 	/* A commit (on the home node) takes effect at the next start: changing
 	 * the image of a running service would replace its task. */
 	const char *user = swarm_label(svc, SWARM_LABEL_USER);
@@ -351,6 +357,8 @@ static int swarm_login(const struct config *cfg, struct user_state *u,
 				        "your account has no container in the cluster");
 			goto out;
 		}
+		if (swarm_flags_wait(e, cfg, u->name, &svc, err) < 0)
+			goto out;
 		int t = touch(e, cfg, svc, self, rec, err);
 		if (t < 0)
 			goto out;
@@ -417,5 +425,6 @@ const struct cluster_ops cluster_swarm_ops = {
     .record_load = record_from_swarm,
     .login = swarm_login,
     .verb = swarm_verb_run,
+    .stop_now = swarm_flags_stopnow,
     .start = swarm_home_start,
 };

@@ -98,6 +98,8 @@ down() {
 			pid=$(cat "$f" 2>/dev/null || true)
 			if pid_alive "$pid"; then kill "$pid"; fi
 		done
+		# The watchdog's flag dirs (tmpfs) first, or rm fails on them.
+		findmnt -rn -o TARGET | awk -v p="$R/$n/state/" 'index($0, p) == 1' | sort -r | xargs -r -n1 umount -l
 		rm -rf "$R/$n/state"
 	done
 	local u

@@ -192,10 +192,21 @@ healthy() { # every node answers, is a ready manager, the overlay exists
 	SBX_API_TIMEOUT=5 api "${SBX_SWARM_NODES[0]}" GET "/networks/$SBX_SWARM_NET" >/dev/null 2>&1
 }
 
-up() {
-	healthy && return 0
-	down
+# The bed's directory is a shared mount of itself: the machine's / is
+# private, so without it the flag dirs (tmpfs) a node's watchdog mounts under
+# its state dir would not reach that node's dockerd, whose mount namespace
+# is a copy, and tasks would bind the bare directory.
+shared_dir() { [ "$(findmnt -n -o PROPAGATION --target "$S" 2>/dev/null)" = shared ] && mountpoint -q "$S"; }
+make_shared() {
 	install -d -m 0700 "$S"
+	mountpoint -q "$S" || mount --bind "$S" "$S"
+	mount --make-shared "$S"
+}
+
+up() {
+	healthy && shared_dir && return 0
+	down
+	make_shared
 	net_up
 	local n pids=()
 	for n in "${SBX_SWARM_NODES[@]}"; do start_node "$n" & pids+=($!); done
@@ -264,7 +275,11 @@ fi
 case ${1:-} in
 up) up ;;
 down) down ;;
-purge) down; rm -rf "$S" ;;
+purge)
+	down
+	if mountpoint -q "$S"; then umount -l "$S"; fi
+	rm -rf "$S"
+	;;
 status) status ;;
 kill) node_arg "${2:-}"; stop_node "$2" KILL ;;
 start) node_arg "${2:-}"; start_node "$2" ;;
