@@ -71,5 +71,10 @@ expect_eq "the next login's task has the flag dir and the three commands" \
 expect_eq "the spec says so" 4 "$(sw_service $A | jq '[.Spec.TaskTemplate.ContainerSpec.Mounts[] | select(.Type == "bind")] | length')"
 check "the daemon flag stayed off (nodaemon is kept on n3)" test ! -e "$SBX_SWARM_DIR/sshbox/n3/state/users/$A/flags/daemon"
 
+# cleanuser (the service deleted): n3 lets go of her flag dir.
+api n1 DELETE "/services/$SBX_SWARM_INSTANCE-$A" >/dev/null
+released() { ! mountpoint -q "$SBX_SWARM_DIR/sshbox/n3/state/users/$A/flags"; }
+check "with her service gone, n3 unmounts her flag dir" wait_for 10 released
+
 echo "took $((SECONDS - began)) s"
 finish
