@@ -288,42 +288,51 @@ void swarm_flags_spec_id(json_t *svc, char *buf, size_t size)
 	         dir ? swarm_label(svc, SWARM_LABEL_NODE) : "", dir ? ":" : "", dir ? dir : "");
 }
 
+/* 1 when target is one of binds' targets ("SOURCE:TARGET:MODE"). */
+static int is_flag_target(const char *target, char binds[][600], int n)
+{
+	size_t len = strlen(target);
+	for (int k = 0; k < n; k++) {
+		const char *t = strchr(binds[k], ':');
+		if (t != NULL && strncmp(t + 1, target, len) == 0 && t[1 + len] == ':')
+			return 1;
+	}
+	return 0;
+}
+
 int swarm_flags_mounts(const struct config *cfg, json_t *svc, json_t *spec, struct err *err)
 {
 	json_t *cs = json_object_get(json_object_get(spec, "TaskTemplate"), "ContainerSpec");
+	const char *dir = published_dir(svc);
+	const char *user = swarm_label(svc, SWARM_LABEL_USER);
+	struct config home = *cfg;
+	char binds[8][600];
+	if (dir != NULL)
+		snprintf(home.state_dir, sizeof(home.state_dir), "%s", dir);
+	int n = user != NULL ? flags_binds(&home, user, binds, 8) : -1;
+	if (n < 0)
+		return err_set(err, ENAMETOOLONG, "flag dir path too long");
+	/* Earlier flag binds go (the home node's state dir may have moved);
+	 * the other mounts (home volume, sshd bundle) stay. */
 	json_t *mounts = json_array();
 	size_t i;
 	json_t *m;
-	/* Binds are only ever the flag dir's: the rest (the home volume) stays. */
 	json_array_foreach(json_object_get(cs, "Mounts"), i, m)
 	{
-		const char *type = json_string_value(json_object_get(m, "Type"));
-		if (type == NULL || strcmp(type, "bind") != 0)
+		const char *target = json_string_value(json_object_get(m, "Target"));
+		if (target == NULL || !is_flag_target(target, binds, n))
 			json_array_append(mounts, m);
 	}
-	const char *dir = published_dir(svc);
-	const char *user = swarm_label(svc, SWARM_LABEL_USER);
-	if (dir != NULL && user != NULL) {
-		struct config home = *cfg;
-		char binds[8][600];
-		snprintf(home.state_dir, sizeof(home.state_dir), "%s", dir);
-		int n = flags_binds(&home, user, binds, 8);
-		if (n < 0) {
-			json_decref(mounts);
-			return err_set(err, ENAMETOOLONG, "flag dir path too long");
-		}
-		for (int k = 0; k < n; k++) { /* SOURCE:TARGET:MODE, no ':' in the paths */
-			char *target = strchr(binds[k], ':');
-			char *mode = target ? strchr(target + 1, ':') : NULL;
-			if (mode == NULL)
-				continue;
-			*target++ = '\0';
-			*mode++ = '\0';
-			json_array_append_new(mounts,
-			                      json_pack("{s:s,s:s,s:s,s:b}", "Type", "bind",
-			                                "Source", binds[k], "Target", target,
-			                                "ReadOnly", strcmp(mode, "ro") == 0));
-		}
+	for (int k = 0; dir != NULL && k < n; k++) { /* SOURCE:TARGET:MODE, no ':' in paths */
+		char *target = strchr(binds[k], ':');
+		char *mode = target ? strchr(target + 1, ':') : NULL;
+		if (mode == NULL)
+			continue;
+		*target++ = '\0';
+		*mode++ = '\0';
+		json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:b}", "Type", "bind",
+		                                        "Source", binds[k], "Target", target,
+		                                        "ReadOnly", strcmp(mode, "ro") == 0));
 	}
 	json_object_set_new(cs, "Mounts", mounts);
 	return 0;

@@ -59,16 +59,23 @@ wait "$s2" 2>/dev/null
 check "n3 says why" bash -c "tail -n +$((lines + 1)) '$LOG' | grep -q 'user \"$A\": task container .* stopped (stopnow'"
 expect_eq "replicas 0" 0 "$(sw_replicas $A)"
 
-# A service written with an older spec (no binds) gets them at its next start.
+# A service written with an older spec (no flag binds) gets them at its
+# next start.
+flag_targets='^/run/sshbox$|^/usr/local/bin/(daemon|nodaemon|stopnow)$'
+flag_binds() {
+	sw_service $A | jq --arg f "$flag_targets" \
+		'[.Spec.TaskTemplate.ContainerSpec.Mounts[] | select(.Type == "bind" and (.Target | test($f)))] | length'
+}
 svc=$(sw_service $A)
 api n1 POST "/services/$(jq -r .ID <<<"$svc")/update?version=$(jq -r .Version.Index <<<"$svc")" \
 	"$(jq -c '.Spec | .Labels["sshbox.spec"] = "4"
-		| .TaskTemplate.ContainerSpec.Mounts |= map(select(.Type != "bind"))' <<<"$svc")" >/dev/null
-expect_eq "(the old spec has no bind)" 0 "$(sw_service $A | jq '[.Spec.TaskTemplate.ContainerSpec.Mounts[] | select(.Type == "bind")] | length')"
+		| .TaskTemplate.ContainerSpec.Mounts |= map(select(.Target | test($f) | not))' \
+		--arg f "$flag_targets" <<<"$svc")" >/dev/null
+expect_eq "(the old spec has no flag bind)" 0 "$(flag_binds)"
 out=$(sw_ssh n1 $A 'stat -f -c %T /run/sshbox; command -v daemon nodaemon stopnow | tr "\n" " "' 2>&1)
 expect_eq "the next login's task has the flag dir and the three commands" \
 	"tmpfs /usr/local/bin/daemon /usr/local/bin/nodaemon /usr/local/bin/stopnow " "${out//$'\n'/ }"
-expect_eq "the spec says so" 4 "$(sw_service $A | jq '[.Spec.TaskTemplate.ContainerSpec.Mounts[] | select(.Type == "bind")] | length')"
+expect_eq "the spec says so" 4 "$(flag_binds)"
 check "the daemon flag stayed off (nodaemon is kept on n3)" test ! -e "$SBX_SWARM_DIR/sshbox/n3/state/users/$A/flags/daemon"
 
 # cleanuser (the service deleted): n3 lets go of her flag dir.
