@@ -164,7 +164,9 @@ void swarm_flags_home_round(struct engine *e, const struct config *cfg)
 	release_gone(cfg);
 }
 
-int swarm_flags_bound(pid_t pid)
+/* 1 when the container's /run/sshbox is the flag file system this node
+ * watches, or when it has no flag mount (a spec of before flags). */
+static int flags_bound(pid_t pid)
 {
 	char path[64], line[4096];
 	snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)pid);
@@ -189,6 +191,19 @@ int swarm_flags_bound(pid_t pid)
 /* Queued stopnow requests, with the time each was made (the polling thread
  * ignores one older than the task it finds); one not taken within
  * STOPNOW_TTL_MS (no task of that user runs here) expires. */
+int swarm_flags_stale(struct engine *e, const char *user, const char *container, pid_t pid)
+{
+	if (flags_bound(pid))
+		return 0;
+	log_warn("user \"%s\": task container %.12s has a stale flag dir; restarting it", user,
+	         container);
+	struct err err = {0};
+	if (box_stop(e, container, 0, &err) < 0)
+		log_err("user \"%s\": cannot restart task container %.12s: %s", user, container,
+		        err.msg);
+	return 1;
+}
+
 static pthread_mutex_t stopnow_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
 	char user[USER_NAME_MAX + 1];

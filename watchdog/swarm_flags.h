@@ -25,11 +25,11 @@
  * every service placed on this node and publishes it in sshbox.flags. */
 void swarm_flags_home_round(struct engine *e, const struct config *cfg);
 
-/* Home side: 1 when the task container (init pid) has at /run/sshbox the
- * flag file system this node watches, or no flag mount at all (a spec of
- * before flags); 0 when it bound a stale directory (started before this
- * node's watchdog prepared it, after a reboot). */
-int swarm_flags_bound(pid_t pid);
+/* Home side, before the fence of a task container first seen running:
+ * when it bound a stale flag dir (swarm restarted it before this node's
+ * watchdog prepared the dir, after a reboot), stops it so that swarm starts
+ * it anew with the flag dir this node watches; 1 then, else 0. */
+int swarm_flags_stale(struct engine *e, const char *user, const char *container, pid_t pid);
 
 /* stopnow from inside a container on this node (flags.c via the seam):
  * queued for the polling thread, which takes it with

@@ -274,23 +274,6 @@ fail:
 	log_err("user \"%s\": cannot stop the container (stopnow): %s", t->user, err.msg);
 }
 
-/* A task swarm restarted before this watchdog prepared its flag dir (after
- * a reboot) bound the bare directory: restarted once, it binds the watched
- * one. */
-static int stale_flags(struct engine *e, struct tracked *t, pid_t pid)
-{
-	if (swarm_flags_bound(pid))
-		return 0;
-	log_warn("user \"%s\": task container %.12s has a stale flag dir; restarting it", t->user,
-	         t->container);
-	char path[160];
-	struct err err = {0};
-	snprintf(path, sizeof(path), "/containers/%s/stop?t=0", t->container);
-	static const long ok[] = {204, 304, 0};
-	engine_call(e, "POST", path, NULL, 30, ok, "stop container", NULL, &err);
-	return 1;
-}
-
 static void round_once(struct engine *e, const struct config *cfg)
 {
 	char filters[256], query[600], path[700];
@@ -332,7 +315,7 @@ static void round_once(struct engine *e, const struct config *cfg)
 		if (pid <= 0)
 			continue;
 		if (!t->fenced) {
-			if (!stale_flags(e, t, pid))
+			if (!swarm_flags_stale(e, t->user, t->container, pid))
 				fence(e, cfg, t, pid);
 			continue;
 		}
