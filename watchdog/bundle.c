@@ -28,12 +28,15 @@ static void bundles_dir(const struct config *cfg, char *buf, size_t size)
 	snprintf(buf, size, "%s/bundles", cfg->state_dir);
 }
 
+int bundle_current_in(const char *state_dir, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "%s/bundles/current", state_dir);
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
 int bundle_current(const struct config *cfg, char *buf, size_t size)
 {
-	char dir[CONFIG_STR_MAX + 16];
-	bundles_dir(cfg, dir, sizeof(dir));
-	int n = snprintf(buf, size, "%s/current", dir);
-	return n < 0 || (size_t)n >= size ? -1 : 0;
+	return bundle_current_in(cfg->state_dir, buf, size);
 }
 
 int bundle_bind(const struct config *cfg, char *buf, size_t size)

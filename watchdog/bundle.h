@@ -25,6 +25,8 @@ int bundle_ensure(const struct config *cfg, char *ret_key, size_t size, struct e
 
 /* The path containers bind: STATE/bundles/current (the symlink). */
 int bundle_current(const struct config *cfg, char *buf, size_t size);
+/* The same under another node's state dir (swarm: the home node's). */
+int bundle_current_in(const char *state_dir, char *buf, size_t size);
 
 /* The container's bind of the current bundle: "SRC:" BUNDLE_MOUNT ":ro". */
 int bundle_bind(const struct config *cfg, char *buf, size_t size);

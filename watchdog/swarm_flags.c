@@ -256,7 +256,7 @@ long long swarm_flags_stopnow_take(const char *user)
 
 /* The home node's state dir from sshbox.flags when it names the service's
  * home node (an absolute path a bind spec can carry), else NULL. */
-static const char *published_dir(json_t *svc)
+const char *swarm_flags_home_dir(json_t *svc)
 {
 	const char *home = swarm_label(svc, SWARM_LABEL_NODE);
 	const char *flags = swarm_label(svc, SWARM_LABEL_FLAGS);
@@ -275,7 +275,7 @@ int swarm_flags_wait(struct engine *e, const struct config *cfg, const char *use
 	if (swarm_replicas(json_object_get(*svc, "Spec")) != 0)
 		return 0; /* running: its spec is not rewritten now */
 	long long deadline = mono_ms() + FLAGS_WAIT_MS;
-	while (published_dir(*svc) == NULL) {
+	while (swarm_flags_home_dir(*svc) == NULL) {
 		if (mono_ms() >= deadline) {
 			/* An older sshbox on the home node publishes nothing: the
 			 * container starts without flags rather than not at all. */
@@ -298,7 +298,7 @@ int swarm_flags_wait(struct engine *e, const struct config *cfg, const char *use
 
 void swarm_flags_spec_id(json_t *svc, char *buf, size_t size)
 {
-	const char *dir = published_dir(svc);
+	const char *dir = swarm_flags_home_dir(svc);
 	snprintf(buf, size, "%d.%d%s%s%s%s", BOX_SPEC_VERSION, SWARM_SPEC_REV, dir ? " " : "",
 	         dir ? swarm_label(svc, SWARM_LABEL_NODE) : "", dir ? ":" : "", dir ? dir : "");
 }
@@ -318,7 +318,7 @@ static int is_flag_target(const char *target, char binds[][600], int n)
 int swarm_flags_mounts(const struct config *cfg, json_t *svc, json_t *spec, struct err *err)
 {
 	json_t *cs = json_object_get(json_object_get(spec, "TaskTemplate"), "ContainerSpec");
-	const char *dir = published_dir(svc);
+	const char *dir = swarm_flags_home_dir(svc);
 	const char *user = swarm_label(svc, SWARM_LABEL_USER);
 	struct config home = *cfg;
 	char binds[8][600];

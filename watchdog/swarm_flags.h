@@ -47,6 +47,9 @@ int swarm_flags_wait(struct engine *e, const struct config *cfg, const char *use
  * sshbox.spec): when it differs from the label, the spec is rewritten at the
  * next start. */
 void swarm_flags_spec_id(json_t *svc, char *buf, size_t size);
+/* The home node's state dir it published in sshbox.flags (an absolute
+ * path), NULL when not (yet) published for the service's home node. */
+const char *swarm_flags_home_dir(json_t *svc);
 
 /* Puts the binds of the flag dir and commands (from svc's sshbox.flags)
  * into spec's ContainerSpec.Mounts, replacing earlier binds. */

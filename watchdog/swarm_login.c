@@ -80,7 +80,8 @@ static int complete_spec(const struct config *cfg, json_t *svc, json_t *spec,
 	 * there (the next touch puts it in). */
 	if (json_object_get(json_object_get(spec, "Labels"), SWARM_LABEL_IMAGE) == NULL)
 		json_object_set_new(cs, "Image", json_string(rec->image));
-	swarm_sshd_spec(cfg, cs);
+	const char *home_dir = swarm_flags_home_dir(svc);
+	swarm_sshd_spec(home_dir ? home_dir : cfg->state_dir, cs);
 	json_object_set_new(cs, "Env", json_pack("[s]", "SSHBOX=1"));
 	json_object_set_new(cs, "CapabilityDrop", json_pack("[s]", "ALL"));
 	json_t *caps = json_array();

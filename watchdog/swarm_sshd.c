@@ -8,8 +8,8 @@
 /* Shell builtins only (the image needs a shell and nothing else): adds
  * root and sshd's privilege-separation user to the container's own
  * /etc/passwd when they are missing (sshd's uid: above the highest system
- * uid there; an unterminated last line is ended first), then runs the bundle's sshd. /run/sshd is a
- * tmpfs. */
+ * uid there; an unterminated last line is ended first), then runs the
+ * bundle's sshd. /run/sshd is a tmpfs. */
 static const char script[] =
     "p=/etc/passwd; r=; s=; m=100; nl=\n"
     "if [ -r $p ]; then\n"
@@ -25,7 +25,7 @@ static const char script[] =
     "[ -n \"$s\" ] || echo \"sshd:x:$m:65534:sshd privsep:/run/sshd:/bin/false\" >>$p\n"
     "exec " BUNDLE_MOUNT "/sshd -D -e -f " BUNDLE_MOUNT "/sshd_config\n";
 
-void swarm_sshd_spec(const struct config *cfg, json_t *cs)
+void swarm_sshd_spec(const char *home_state_dir, json_t *cs)
 {
 	char src[CONFIG_STR_MAX + 32];
 	json_t *old = json_object_get(cs, "Mounts");
@@ -39,9 +39,9 @@ void swarm_sshd_spec(const struct config *cfg, json_t *cs)
 		    (strcmp(target, BUNDLE_MOUNT) != 0 && strcmp(target, "/run/sshd") != 0))
 			json_array_append(mounts, m);
 	}
-	/* The home node's own bundle: every node keeps it at the same path
-	 * (the same state_dir everywhere), built by its watchdog at start. */
-	if (bundle_current(cfg, src, sizeof(src)) == 0)
+	/* The home node's own bundle, built by its watchdog at start, under
+	 * the state dir it publishes (label sshbox.flags, swarm_flags.h). */
+	if (bundle_current_in(home_state_dir, src, sizeof(src)) == 0)
 		json_array_append_new(mounts,
 		                      json_pack("{s:s,s:s,s:s,s:b}", "Type", "bind", "Source", src,
 		                                "Target", BUNDLE_MOUNT, "ReadOnly", 1));

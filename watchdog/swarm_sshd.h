@@ -7,10 +7,9 @@
 
 #include <jansson.h>
 
-#include "config.h"
-
-/* Sets the ContainerSpec cs's Command and its bundle and /run/sshd mounts
- * (replacing earlier ones; other mounts stay). */
-void swarm_sshd_spec(const struct config *cfg, json_t *cs);
+/* Sets the ContainerSpec's Command and its bundle (under the home node's
+ * state dir) and /run/sshd mounts, replacing earlier ones; other mounts
+ * stay. */
+void swarm_sshd_spec(const char *home_state_dir, json_t *container_spec);
 
 #endif

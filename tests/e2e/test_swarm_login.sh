@@ -24,6 +24,9 @@ expect_eq "the file is there through n1" written-through-n2 "$(sw_ssh n1 $A cat 
 # shellcheck disable=SC2016 # expands in the container
 exe=$(sw_ssh n2 $A 'readlink /proc/$PPID/exe' 2>&1)
 check "her sshd is sshbox's bundle, not the image's own ($exe)" test "${exe#/.sshbox/sshd/}" != "$exe"
+expect_eq "the bundle is bound from her home node's (n3's) state dir" \
+	"$SBX_SWARM_DIR/sshbox/n3/state/bundles/current" \
+	"$(sw_service $A | jq -r '.Spec.TaskTemplate.ContainerSpec.Mounts[] | select(.Target == "/.sshbox/sshd") | .Source')"
 check "its privilege-separation user was added to her /etc/passwd" sw_ssh n1 $A 'grep -q "^sshd:" /etc/passwd'
 cid=$(sw_task $A | jq -r .Status.ContainerStatus.ContainerID)
 expect_eq "the home node fenced her task container" "$cid" "$(sw_service $A | jq -r '.Spec.Labels["sshbox.fenced"]')"
