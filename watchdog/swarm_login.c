@@ -24,6 +24,7 @@
 #include "swarm_health.h"
 #include "swarm_home.h"
 #include "swarm_outage.h"
+#include "swarm_layer.h"
 #include "swarm_reach.h"
 #include "swarm_sshd.h"
 #include "swarm_verbs.h"
@@ -116,13 +117,12 @@ static int touch(struct engine *e, const struct config *cfg, json_t *svc, const 
 	const char *have = swarm_label(svc, SWARM_LABEL_SPEC);
 	if ((have == NULL || strcmp(have, version) != 0) && swarm_replicas(spec) == 0)
 		complete_spec(cfg, spec, rec);
-	/* A commit (on the home node) takes effect at the next start: changing
-	 * the image of a running service would replace its task. */
-	const char *user = swarm_label(svc, SWARM_LABEL_USER);
-	if (swarm_replicas(spec) == 0 && swarm_label(svc, SWARM_LABEL_IMAGE) != NULL &&
-	    user != NULL) {
-		char image[128];
-		box_image_name(cfg->instance, user, image, sizeof(image));
+	/* The saved layer, a commit or a remove (on the home node) take effect
+	 * at the next start: changing the image of a running service would
+	 * replace its task. */
+	if (swarm_replicas(spec) == 0) {
+		char image[160];
+		swarm_layer_image(cfg, svc, rec, image, sizeof(image));
 		json_object_set_new(
 		    json_object_get(json_object_get(spec, "TaskTemplate"), "ContainerSpec"),
 		    "Image", json_string(image));
@@ -351,6 +351,9 @@ static int swarm_login(const struct config *cfg, struct user_state *u,
 				        "your account has no container in the cluster");
 			goto out;
 		}
+		/* A stop's save still under way: never start from the older image. */
+		if (swarm_layer_wait(e, cfg, u->name, &svc, home_down, err) < 0)
+			goto out;
 		int t = touch(e, cfg, svc, self, rec, err);
 		if (t < 0)
 			goto out;
