@@ -29,7 +29,7 @@ void swarm_layer_image(const struct config *cfg, json_t *svc, const struct user_
 {
 	const char *user = swarm_label(svc, SWARM_LABEL_USER);
 	if (user != NULL && swarm_label(svc, SWARM_LABEL_LAYER) != NULL)
-		swarm_layer_name(cfg, user, buf, size);
+		box_layer_image_name(cfg->instance, user, buf, size);
 	else if (user != NULL && swarm_label(svc, SWARM_LABEL_IMAGE) != NULL)
 		box_image_name(cfg->instance, user, buf, size);
 	else

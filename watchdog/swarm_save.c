@@ -27,12 +27,6 @@ struct save_job {
 	char user[USER_NAME_MAX + 1], container[80];
 };
 
-int swarm_layer_name(const struct config *cfg, const char *user, char *buf, size_t size)
-{
-	int n = snprintf(buf, size, "%s-layer:%s", cfg->instance, user);
-	return n < 0 || (size_t)n >= size ? -1 : 0;
-}
-
 /* The first path in changes (GET /containers/ID/changes) a user changed,
  * NULL when none: what sshd and the engine write at every start (/run, the
  * login records, the mount points of the key files, of the bundled sshd and
@@ -102,7 +96,7 @@ static int commit_layer(struct engine *e, const struct config *cfg, const struct
 	json_decref(changes);
 	if (why == NULL)
 		return 0;
-	swarm_layer_name(cfg, job->user, image, sizeof(image));
+	box_layer_image_name(cfg->instance, job->user, image, sizeof(image));
 	char old_id[80] = "";
 	if (engine_inspect(e, "images", image, &old, err) > 0)
 		snprintf(old_id, sizeof(old_id), "%s",
@@ -155,7 +149,7 @@ static int clear_mark(struct engine *e, const struct config *cfg, const struct s
 		if (image_id != NULL) {
 			char image[160];
 			swarm_set_label(spec, SWARM_LABEL_LAYER, image_id);
-			swarm_layer_name(cfg, job->user, image, sizeof(image));
+			box_layer_image_name(cfg->instance, job->user, image, sizeof(image));
 			if (swarm_replicas(spec) == 0)
 				json_object_set_new(
 				    json_object_get(json_object_get(spec, "TaskTemplate"),

@@ -20,7 +20,5 @@ void swarm_save_later(const char *user, const char *container);
 int swarm_save_busy(const char *container);
 /* Removes a container (best effort). */
 void swarm_save_remove(struct engine *e, const char *id);
-/* The user's layer image: INSTANCE-layer:USER. */
-int swarm_layer_name(const struct config *cfg, const char *user, char *buf, size_t size);
 
 #endif
