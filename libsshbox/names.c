@@ -69,3 +69,8 @@ int box_image_name(const char *instance, const char *user, char *buf, size_t siz
 	/* A tag may start with '_', a repository name may not. */
 	return fits(snprintf(buf, size, "%s-user:%s", instance, user), size);
 }
+
+int box_layer_image_name(const char *instance, const char *user, char *buf, size_t size)
+{
+	return fits(snprintf(buf, size, "%s-layer:%s", instance, user), size);
+}

@@ -15,5 +15,7 @@ int image_name_valid(const char *name);    /* a Docker image reference */
 int box_container_name(const char *instance, const char *user, char *buf, size_t size);
 int box_volume_name(const char *instance, const char *user, char *buf, size_t size);
 int box_image_name(const char *instance, const char *user, char *buf, size_t size);
+/* Swarm mode: the container's writable layer saved at a stop (INSTANCE-layer:USER). */
+int box_layer_image_name(const char *instance, const char *user, char *buf, size_t size);
 
 #endif

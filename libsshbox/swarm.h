@@ -30,6 +30,10 @@
 #define SWARM_LABEL_DONE  "sshbox.done"
 #define SWARM_LABEL_IMAGE "sshbox.image" /* the committed image's id, on the home node */
 #define SWARM_LABEL_SPEC  "sshbox.spec"  /* BOX_SPEC_VERSION the container spec was written at */
+/* The writable layer across a stop (design 3.10): the task container a
+ * stop left to be saved, and the saved image's id (INSTANCE-layer:USER). */
+#define SWARM_LABEL_SAVING "sshbox.saving"
+#define SWARM_LABEL_LAYER  "sshbox.layer"
 /* Labels of the task's container (not sshbox.instance: the local code's
  * adoption must never take a task container for a local one). */
 #define SWARM_CLABEL_INSTANCE "sshbox.swarm.instance"

@@ -127,11 +127,13 @@ static int put_node(json_t *svc, json_t *spec, const void *arg, struct err *err)
 	json_t *tt = json_object_get(spec, "TaskTemplate");
 	json_object_set_new(json_object_get(tt, "Placement"), "Constraints",
 	                    json_pack("[s]", constraint));
-	/* A committed image is on the old node: the new one starts from the
-	 * record's image. */
+	/* A committed image and a saved layer (3.10) are on the old node: the
+	 * new one starts from the record's image. */
 	json_object_set_new(json_object_get(tt, "ContainerSpec"), "Image", json_string(rec.image));
 	swarm_set_label(spec, SWARM_LABEL_NODE, m->node);
 	swarm_set_label(spec, SWARM_LABEL_IMAGE, NULL);
+	swarm_set_label(spec, SWARM_LABEL_LAYER, NULL);
+	swarm_set_label(spec, SWARM_LABEL_SAVING, NULL);
 	swarm_set_label(spec, SWARM_LABEL_FENCED, NULL);
 	swarm_set_label(spec, SWARM_LABEL_SPEC, NULL);
 	return 0;

@@ -17,6 +17,8 @@
 #include "session.h"
 #include "swarm.h"
 #include "swarm_flags.h"
+#include "swarm_layer.h"
+#include "swarm_save.h"
 #include "swarm_mailbox.h"
 #include "thread.h"
 
@@ -212,6 +214,7 @@ static void idle_decide(struct engine *e, const struct config *cfg, struct track
 	swarm_set_replicas(spec, 0);
 	swarm_set_label(spec, SWARM_LABEL_STOPPED, t->task);
 	swarm_set_label(spec, SWARM_LABEL_STOPPING, NULL);
+	swarm_layer_mark(spec, t->container); /* its writable layer is saved (3.10) */
 	rc = swarm_service_update(e, svc, spec, &err);
 	json_decref(spec);
 	json_decref(svc);
@@ -219,6 +222,7 @@ static void idle_decide(struct engine *e, const struct config *cfg, struct track
 		goto again;
 	log_info("user \"%s\": task container %.12s stopped (idle; service scaled to 0)", t->user,
 	         t->container);
+	swarm_save_later(t->user, t->container);
 	t->idle_t0 = 0;
 	return;
 again:
@@ -256,6 +260,7 @@ static void stop_now(struct engine *e, const struct config *cfg, struct tracked 
 		swarm_set_replicas(spec, 0);
 		swarm_set_label(spec, SWARM_LABEL_STOPPED, t->task);
 		swarm_set_label(spec, SWARM_LABEL_STOPPING, NULL);
+		swarm_layer_mark(spec, t->container); /* saved as at an idle stop (3.10) */
 		int rc = swarm_service_update(e, svc, spec, &err);
 		json_decref(spec);
 		json_decref(svc);
@@ -265,6 +270,7 @@ static void stop_now(struct engine *e, const struct config *cfg, struct tracked 
 			log_info("user \"%s\": task container %.12s stopped (stopnow; service "
 			         "scaled to 0)",
 			         t->user, t->container);
+			swarm_save_later(t->user, t->container);
 			t->idle_t0 = 0;
 			return;
 		}
@@ -363,8 +369,10 @@ static void *home_loop(void *arg)
 		}
 		if (e == NULL && engine_open(&cfg, &e, &err) < 0)
 			e = NULL;
-		if (e != NULL && cfg.engine_mode == ENGINE_MODE_SWARM)
+		if (e != NULL && cfg.engine_mode == ENGINE_MODE_SWARM) {
 			round_once(e, &cfg);
+			swarm_layer_scan(e, &cfg);
+		}
 		usleep(POLL_MS * 1000);
 	}
 	return NULL;

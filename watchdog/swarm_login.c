@@ -25,6 +25,7 @@
 #include "swarm_health.h"
 #include "swarm_home.h"
 #include "swarm_outage.h"
+#include "swarm_layer.h"
 #include "swarm_reach.h"
 #include "swarm_sshd.h"
 #include "swarm_verbs.h"
@@ -76,10 +77,6 @@ static int complete_spec(const struct config *cfg, json_t *svc, json_t *spec,
 	         user == NULL ? "sshbox" : user + (user[0] == '_'));
 	json_object_set_new(cs, "Hostname", json_string(hostname));
 	json_object_set_new(cs, "Init", json_true());
-	/* The record's image (sshbox set image=), unless a commit's image is
-	 * there (the next touch puts it in). */
-	if (json_object_get(json_object_get(spec, "Labels"), SWARM_LABEL_IMAGE) == NULL)
-		json_object_set_new(cs, "Image", json_string(rec->image));
 	const char *home_dir = swarm_flags_home_dir(svc);
 	swarm_sshd_spec(home_dir ? home_dir : cfg->state_dir, cs);
 	json_object_set_new(cs, "Env", json_pack("[s]", "SSHBOX=1"));
@@ -123,13 +120,12 @@ static int touch(struct engine *e, const struct config *cfg, json_t *svc, const 
 		json_decref(spec);
 		return -1;
 	}
-	/* A commit (on the home node) takes effect at the next start: changing
-	 * the image of a running service would replace its task. */
-	const char *user = swarm_label(svc, SWARM_LABEL_USER);
-	if (swarm_replicas(spec) == 0 && swarm_label(svc, SWARM_LABEL_IMAGE) != NULL &&
-	    user != NULL) {
-		char image[128];
-		box_image_name(cfg->instance, user, image, sizeof(image));
+	/* The saved layer, a commit or a remove (on the home node) take effect
+	 * at the next start: changing the image of a running service would
+	 * replace its task. */
+	if (swarm_replicas(spec) == 0) {
+		char image[160];
+		swarm_layer_image(cfg, svc, rec, image, sizeof(image));
 		json_object_set_new(
 		    json_object_get(json_object_get(spec, "TaskTemplate"), "ContainerSpec"),
 		    "Image", json_string(image));
@@ -358,7 +354,9 @@ static int swarm_login(const struct config *cfg, struct user_state *u,
 				        "your account has no container in the cluster");
 			goto out;
 		}
-		if (swarm_flags_wait(e, cfg, u->name, &svc, err) < 0)
+		/* A stop's save still under way: never start from the older image. */
+		if (swarm_layer_wait(e, cfg, u->name, &svc, home_down, err) < 0 ||
+		    swarm_flags_wait(e, cfg, u->name, &svc, err) < 0)
 			goto out;
 		int t = touch(e, cfg, svc, self, rec, err);
 		if (t < 0)

@@ -13,13 +13,17 @@
 #include "log.h"
 #include "names.h"
 #include "swarm.h"
+#include "swarm_layer.h"
+#include "swarm_save.h"
 
 #define NONCE_LEN 24
 
 /* The answer and the op's removal in one write, with the version read; a
- * stop scales to 0 in that same write. 0 done, 1 out of sequence, -1 error. */
+ * stop scales to 0 in that same write and marks the container to be saved
+ * (save: its id), a remove forgets the saved layer (save NULL). 0 done, 1
+ * out of sequence, -1 error. */
 static int answer(struct engine *e, json_t *svc, const char *nonce, int status, const char *text,
-                  const char *stopped_task, const char *image_id, struct err *err)
+                  const char *stopped_task, const char *save, const char *image_id, struct err *err)
 {
 	char done[1200];
 	snprintf(done, sizeof(done), "%s %d %s", nonce, status, text);
@@ -30,6 +34,10 @@ static int answer(struct engine *e, json_t *svc, const char *nonce, int status, 
 		swarm_set_replicas(spec, 0);
 		swarm_set_label(spec, SWARM_LABEL_STOPPED, stopped_task);
 		swarm_set_label(spec, SWARM_LABEL_STOPPING, NULL);
+		if (save != NULL)
+			swarm_layer_mark(spec, save);
+		else
+			swarm_layer_forget(spec);
 	}
 	if (image_id != NULL)
 		swarm_set_label(spec, SWARM_LABEL_IMAGE, image_id);
@@ -88,8 +96,8 @@ void swarm_mailbox_serve(struct engine *e, const struct config *cfg, json_t *svc
 		const char *now = swarm_label(cur, SWARM_LABEL_OP);
 		if (now == NULL || strstr(now, nonce) == NULL)
 			break;
-		rc = answer(e, cur, nonce, status, text, stop ? task : NULL, id[0] ? id : NULL,
-		            &err);
+		rc = answer(e, cur, nonce, status, text, stop ? task : NULL,
+		            verb[0] == 's' ? container : NULL, id[0] ? id : NULL, &err);
 		if (rc == 1) {
 			json_decref(cur);
 			cur = NULL;
@@ -100,9 +108,12 @@ void swarm_mailbox_serve(struct engine *e, const struct config *cfg, json_t *svc
 	json_decref(cur);
 	if (rc < 0)
 		log_err("user \"%s\": cannot answer a %s request: %s", user, verb, err.msg);
-	else if (rc == 0 && stop)
+	else if (rc == 0 && stop) {
 		log_info("user \"%s\": task container %.12s stopped by the user (%s)", user,
 		         container, verb);
+		if (verb[0] == 's')
+			swarm_save_later(user, container);
+	}
 }
 
 static int fresh_nonce(char *buf, size_t size)

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "swarm.h"
 #include "swarm_health.h"
+#include "swarm_layer.h"
 #include "swarm_mailbox.h"
 #include "swarm_outage.h"
 #include "verbs.h"
@@ -64,7 +65,10 @@ static void hostkey(json_t *svc, struct reply *r)
 	snprintf(r->out, sizeof(r->out), "[127.0.0.1]:* %s\n", key);
 }
 
-/* stop/remove --force: scale to 0 with the version read, from any node. */
+/* stop/remove --force: scale to 0 with the version read, from any node; a
+ * stop marks the task container the home node fenced (the running one) to
+ * be saved there, a remove forgets the saved layer (design 3.10). Also a
+ * remove of a stopped container: the layer is forgotten all the same. */
 static void force_stop(struct engine *e, const struct config *cfg, const char *user,
                        const char *verb, struct reply *r)
 {
@@ -74,9 +78,15 @@ static void force_stop(struct engine *e, const struct config *cfg, const char *u
 		if (swarm_service_get(e, cfg, user, &svc, &err) <= 0)
 			break;
 		json_t *spec = swarm_spec_copy(svc);
+		const char *fenced = swarm_label(svc, SWARM_LABEL_FENCED);
+		int running = swarm_replicas(spec) != 0;
 		swarm_set_replicas(spec, 0);
 		swarm_set_label(spec, SWARM_LABEL_STOPPED, verb);
 		swarm_set_label(spec, SWARM_LABEL_STOPPING, NULL);
+		if (verb[0] != 's')
+			swarm_layer_forget(spec);
+		else if (running && fenced != NULL)
+			swarm_layer_mark(spec, fenced);
 		int rc = swarm_service_update(e, svc, spec, &err);
 		json_decref(spec);
 		json_decref(svc);
@@ -151,9 +161,7 @@ json_t *swarm_verb_run(const struct config *cfg, const char *user, const struct 
 		if (stop)
 			snprintf(r.out, sizeof(r.out), "your container is already stopped\n");
 		else if (remove)
-			snprintf(r.out, sizeof(r.out),
-			         "removed your container; your home volume and "
-			         "committed image are kept\n");
+			force_stop(e, cfg, user, v, &r);
 		else
 			refuse(&r, "sshbox: your container is not running: log in, then commit (a "
 			           "cluster keeps no stopped container)\n");

@@ -69,6 +69,10 @@ int cmd_cleanuser(const struct config *cfg, int argc, char **argv, struct err *e
 		snprintf(path, sizeof(path), "/images/%s", name);
 		if (rc == 0)
 			rc = engine_delete(e, path, "remove committed image", err);
+		box_layer_image_name(cfg->instance, user, name, sizeof(name));
+		snprintf(path, sizeof(path), "/images/%s", name);
+		if (rc == 0 && cfg->engine_mode == ENGINE_MODE_SWARM)
+			rc = engine_delete(e, path, "remove the saved layer image", err);
 	}
 	engine_close(e);
 	if (rc < 0)

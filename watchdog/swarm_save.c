@@ -1,0 +1,323 @@
+#include "swarm_save.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bundle.h"
+#include "clock.h"
+#include "log.h"
+#include "names.h"
+#include "session.h"
+#include "swarm.h"
+#include "thread.h"
+
+#define SAVES_MAX      16  /* saves under way at once on this node */
+#define SAVE_TIMEOUT_S 900 /* a commit, as the commit verb's */
+#define EXIT_TIMEOUT_S 60  /* the task's stop, after the stop's write */
+#define DEPTH_WARN     100 /* overlay2 refuses images past ~125 layers */
+
+/* Containers being saved on this node: a save is never started twice. */
+static pthread_mutex_t saves_lock = PTHREAD_MUTEX_INITIALIZER;
+static char saves[SAVES_MAX][80];
+
+struct save_job {
+	char user[USER_NAME_MAX + 1], container[80];
+};
+
+/* The first path in changes (GET /containers/ID/changes) a user changed,
+ * NULL when none: what sshd and the engine write at every start (/run, the
+ * login records, the mount points of the key files, of the bundled sshd and
+ * of docker-init) does not count, nor a directory marked changed only because something below it
+ * changed. */
+static const char *diff_content(json_t *changes)
+{
+	static const char *const noise[] = {"/run",     "/var/run",   "/etc/sshbox",
+	                                    "/.sshbox", BUNDLE_MOUNT, NULL};
+	/* docker-init: the mount point of Init's binary (Init: true). */
+	static const char *const noise_files[] = {
+	    "/var/log/wtmp", "/var/log/btmp", "/var/log/lastlog", "/usr/sbin/docker-init", NULL};
+	size_t i, j;
+	json_t *c, *d;
+	json_array_foreach(changes, i, c)
+	{
+		const char *path = json_string_value(json_object_get(c, "Path"));
+		json_int_t kind = json_integer_value(json_object_get(c, "Kind"));
+		int skip = path == NULL;
+		for (const char *const *n = noise; !skip && *n != NULL; n++) {
+			size_t len = strlen(*n);
+			skip =
+			    strncmp(path, *n, len) == 0 && (path[len] == '\0' || path[len] == '/');
+		}
+		for (const char *const *n = noise_files; !skip && *n != NULL; n++)
+			skip = strcmp(path, *n) == 0;
+		/* Kind 0 (modified) on an ancestor of another entry. */
+		size_t len = skip ? 0 : strlen(path);
+		json_array_foreach(changes, j, d)
+		{
+			const char *other = json_string_value(json_object_get(d, "Path"));
+			if (skip || kind != 0 || other == NULL)
+				break;
+			skip = strncmp(other, path, len) == 0 &&
+			       (other[len] == '/' || (len == 1 && other[1] != '\0'));
+		}
+		if (!skip)
+			return path;
+	}
+	return NULL;
+}
+
+/* Commits the exited container as the user's layer image: 1 and its id
+ * (and in ret_why a path that changed), 0 when there was nothing to save,
+ * -1 with err. */
+static int commit_layer(struct engine *e, const struct config *cfg, const struct save_job *job,
+                        char *ret_id, size_t size, char *ret_why, size_t why_size, struct err *err)
+{
+	char path[400], image[160], *data = NULL;
+	size_t len = 0;
+	long status = 0;
+	json_t *answer = NULL, *old = NULL;
+	static const long created[] = {201, 0};
+	/* An empty diff is the JSON "null", which the engine client refuses. */
+	snprintf(path, sizeof(path), "/containers/%s/changes", job->container);
+	if (engine_request_raw(e, "GET", path, NULL, 60, &status, &data, &len, err) < 0)
+		return -1;
+	json_t *changes = data != NULL ? json_loadb(data, len, JSON_DECODE_ANY, NULL) : NULL;
+	free(data);
+	if (status != 200 ||
+	    (changes != NULL && !json_is_array(changes) && !json_is_null(changes))) {
+		json_decref(changes);
+		return err_set(err, EPROTO, "the engine answered %ld to GET %s", status, path);
+	}
+	const char *why = diff_content(changes);
+	snprintf(ret_why, why_size, "%s", why ? why : "");
+	json_decref(changes);
+	if (why == NULL)
+		return 0;
+	box_layer_image_name(cfg->instance, job->user, image, sizeof(image));
+	char old_id[80] = "";
+	if (engine_inspect(e, "images", image, &old, err) > 0)
+		snprintf(old_id, sizeof(old_id), "%s",
+		         json_string_value(json_object_get(old, "Id")) ?: "");
+	json_decref(old);
+	snprintf(path, sizeof(path), "/commit?container=%s&repo=%.*s&tag=%s&pause=false",
+	         job->container, (int)strcspn(image, ":"), image, job->user);
+	if (engine_call(e, "POST", path, NULL, SAVE_TIMEOUT_S, created, "commit", &answer, err) < 0)
+		return -1;
+	snprintf(ret_id, size, "%s", json_string_value(json_object_get(answer, "Id")) ?: "?");
+	json_decref(answer);
+	/* Best effort: the older layer usually stays as the new one's parent. */
+	if (old_id[0] != '\0' && strcmp(old_id, ret_id) != 0) {
+		struct err ignored = {0};
+		static const long gone[] = {200, 0};
+		snprintf(path, sizeof(path), "/images/%s", old_id);
+		engine_call(e, "DELETE", path, NULL, 60, gone, "remove old image", NULL, &ignored);
+	}
+	json_t *img = NULL;
+	if (engine_inspect(e, "images", ret_id, &img, err) > 0) {
+		size_t depth =
+		    json_array_size(json_object_get(json_object_get(img, "RootFS"), "Layers"));
+		if (depth > DEPTH_WARN)
+			log_warn("user \"%s\": saved image %s has %zu layers; past ~125 it cannot "
+			         "start: run 'sshbox cleanuser' or rebuild it",
+			         job->user, image, depth);
+	}
+	json_decref(img);
+	return 1;
+}
+
+/* The save is done (saved, empty, or failed): clears the mark if it still
+ * names this container, with the new layer (id, or NULL) and, at 0
+ * replicas, the service's image. 0, or -1 with err. */
+static int clear_mark(struct engine *e, const struct config *cfg, const struct save_job *job,
+                      const char *image_id, struct err *err)
+{
+	for (int i = 0; i < 8; i++) {
+		json_t *svc = NULL;
+		int found = swarm_service_get(e, cfg, job->user, &svc, err);
+		if (found <= 0)
+			return found;
+		const char *mark = swarm_label(svc, SWARM_LABEL_SAVING);
+		if (mark == NULL || strcmp(mark, job->container) != 0) {
+			json_decref(svc); /* a remove forgot it meanwhile */
+			return 0;
+		}
+		json_t *spec = swarm_spec_copy(svc);
+		swarm_set_label(spec, SWARM_LABEL_SAVING, NULL);
+		if (image_id != NULL) {
+			char image[160];
+			swarm_set_label(spec, SWARM_LABEL_LAYER, image_id);
+			box_layer_image_name(cfg->instance, job->user, image, sizeof(image));
+			if (swarm_replicas(spec) == 0)
+				json_object_set_new(
+				    json_object_get(json_object_get(spec, "TaskTemplate"),
+				                    "ContainerSpec"),
+				    "Image", json_string(image));
+		}
+		int rc = swarm_service_update(e, svc, spec, err);
+		json_decref(spec);
+		json_decref(svc);
+		if (rc != 1)
+			return rc;
+	}
+	return err_set(err, EBUSY, "the service kept changing");
+}
+
+void swarm_save_remove(struct engine *e, const char *id)
+{
+	char path[160];
+	struct err ignored = {0};
+	static const long ok[] = {204, 404, 0};
+	snprintf(path, sizeof(path), "/containers/%s?force=1", id);
+	engine_call(e, "DELETE", path, NULL, 60, ok, "remove container", NULL, &ignored);
+}
+
+/* 1 when container is a task container of this instance's user here, 0
+ * when there is no such container, -1 with err when it is someone else's: a
+ * mark never makes one user's container another's image. */
+static int owned(struct engine *e, const struct config *cfg, const struct save_job *job,
+                 struct err *err)
+{
+	json_t *c = NULL;
+	int found = engine_inspect(e, "containers", job->container, &c, err);
+	json_t *labels = json_object_get(json_object_get(c, "Config"), "Labels");
+	const char *user = json_string_value(json_object_get(labels, SWARM_CLABEL_USER));
+	const char *inst = json_string_value(json_object_get(labels, SWARM_CLABEL_INSTANCE));
+	int mine = user != NULL && inst != NULL && strcmp(user, job->user) == 0 &&
+	           strcmp(inst, cfg->instance) == 0;
+	json_decref(c);
+	if (found <= 0)
+		return found;
+	return mine ? 1 : err_set(err, EPERM, "it is not a task container of \"%s\"", job->user);
+}
+
+static void save(struct engine *e, const struct config *cfg, const struct save_job *job)
+{
+	struct err err = {0};
+	char path[200], id[80] = "", why[128] = "";
+	static const long ok[] = {200, 0};
+	long long began = mono_ms();
+	int own = owned(e, cfg, job, &err);
+	if (own <= 0) {
+		if (own < 0)
+			log_err("user \"%s\": not saving container %.12s: %s", job->user,
+			        job->container, err.msg);
+		else /* a stop --force written before the fence named an older one */
+			log_info("user \"%s\": no task container %.12s here to save", job->user,
+			         job->container);
+		if (clear_mark(e, cfg, job, NULL, &err) < 0)
+			log_err("user \"%s\": cannot clear the save mark of %.12s: %s", job->user,
+			        job->container, err.msg);
+		return;
+	}
+	/* The stop was written (a mark is only ever set with 0 replicas), but
+	 * swarm's agent takes ~3 s to stop the task: stopping it here shortens
+	 * the wait of a login racing the save. */
+	static const long stop_ok[] = {204, 304, 404, 0};
+	snprintf(path, sizeof(path), "/containers/%s/stop?t=%d", job->container,
+	         cfg->stop_timeout_seconds);
+	if (engine_call(e, "POST", path, NULL, (long)cfg->stop_timeout_seconds + 30, stop_ok,
+	                "stop container", NULL, &err) < 0)
+		log_warn("user \"%s\": cannot stop task container %.12s: %s; waiting for swarm",
+		         job->user, job->container, err.msg);
+	snprintf(path, sizeof(path), "/containers/%s/wait?condition=not-running", job->container);
+	int saved =
+	    engine_call(e, "POST", path, NULL, EXIT_TIMEOUT_S, ok, "wait for the stop", NULL, &err);
+	long long exited = mono_ms();
+	if (saved == 0)
+		saved = commit_layer(e, cfg, job, id, sizeof(id), why, sizeof(why), &err);
+	if (saved < 0)
+		log_err("user \"%s\": cannot save task container %.12s: %s; what was changed "
+		        "in it is lost: its next start is from the older image",
+		        job->user, job->container, err.msg);
+	struct err cerr = {0};
+	if (clear_mark(e, cfg, job, saved == 1 ? id : NULL, &cerr) < 0) {
+		log_err("user \"%s\": cannot clear the save mark of %.12s: %s; retrying", job->user,
+		        job->container, cerr.msg);
+		return; /* the container stays named by the mark: the scan retries */
+	}
+	if (saved == 1)
+		log_info("user \"%s\": task container %.12s saved as %.19s (\"%s\" changed; "
+		         "exited after %lld ms, saved %lld ms later)",
+		         job->user, job->container, id, why, exited - began, mono_ms() - exited);
+	else if (saved == 0)
+		log_info("user \"%s\": task container %.12s had nothing to save (exited after %lld "
+		         "ms)",
+		         job->user, job->container, exited - began);
+	if (saved >= 0)
+		swarm_save_remove(e, job->container);
+}
+
+static void saves_release(const char *container)
+{
+	pthread_mutex_lock(&saves_lock);
+	for (int i = 0; i < SAVES_MAX; i++)
+		if (strcmp(saves[i], container) == 0)
+			saves[i][0] = '\0';
+	pthread_mutex_unlock(&saves_lock);
+}
+
+static void *save_thread(void *arg)
+{
+	struct save_job *job = arg;
+	struct config cfg;
+	struct engine *e = NULL;
+	struct err err = {0};
+	state_config_get(&cfg);
+	if (engine_open(&cfg, &e, &err) < 0)
+		log_err("user \"%s\": cannot save task container %.12s: %s", job->user,
+		        job->container, err.msg);
+	else
+		save(e, &cfg, job);
+	engine_close(e);
+	saves_release(job->container);
+	free(job);
+	return NULL;
+}
+
+/* 1 when container is being saved here; with claim, claims a slot for it
+ * (0 claimed, -1 no slot: the next scan tries again). */
+static int saves_claim(const char *container, int claim)
+{
+	int rc = claim ? -1 : 0, free_slot = -1;
+	pthread_mutex_lock(&saves_lock);
+	for (int i = 0; i < SAVES_MAX; i++) {
+		if (strcmp(saves[i], container) == 0) {
+			rc = 1;
+			free_slot = -1;
+			break;
+		}
+		if (saves[i][0] == '\0' && free_slot < 0)
+			free_slot = i;
+	}
+	if (claim && rc != 1 && free_slot >= 0) {
+		snprintf(saves[free_slot], sizeof(saves[free_slot]), "%s", container);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&saves_lock);
+	return rc;
+}
+
+void swarm_save_later(const char *user, const char *container)
+{
+	if (saves_claim(container, 1) != 0)
+		return;
+	struct save_job *job = calloc(1, sizeof(*job));
+	if (job != NULL) {
+		snprintf(job->user, sizeof(job->user), "%s", user);
+		snprintf(job->container, sizeof(job->container), "%s", container);
+	}
+	if (job == NULL || thread_spawn(save_thread, job) != 0) {
+		log_err("user \"%s\": cannot start saving task container %.12s; retrying", user,
+		        container);
+		free(job);
+		saves_release(container);
+	}
+}
+
+int swarm_save_busy(const char *container)
+{
+	return saves_claim(container, 0) == 1;
+}
