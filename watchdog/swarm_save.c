@@ -29,16 +29,20 @@ struct save_job {
 
 /* The first path in changes (GET /containers/ID/changes) a user changed,
  * NULL when none: what sshd and the engine write at every start (/run, the
- * login records, the mount points of the key files, of the bundled sshd and
- * of docker-init) does not count, nor a directory marked changed only because something below it
- * changed. */
+ * login records, the mount points of the key files, of the bundled sshd,
+ * of docker-init and of the flag commands) does not count, nor a directory
+ * marked changed only because something below it changed. */
 static const char *diff_content(json_t *changes)
 {
 	static const char *const noise[] = {"/run",     "/var/run",   "/etc/sshbox",
 	                                    "/.sshbox", BUNDLE_MOUNT, NULL};
-	/* docker-init: the mount point of Init's binary (Init: true). */
+	/* docker-init: the mount point of Init's binary (Init: true); the
+	 * three in-container commands: their bind mount points (flags.h). */
 	static const char *const noise_files[] = {
-	    "/var/log/wtmp", "/var/log/btmp", "/var/log/lastlog", "/usr/sbin/docker-init", NULL};
+	    "/var/log/wtmp",          "/var/log/btmp",
+	    "/var/log/lastlog",       "/usr/sbin/docker-init",
+	    "/usr/local/bin/daemon",  "/usr/local/bin/nodaemon",
+	    "/usr/local/bin/stopnow", NULL};
 	size_t i, j;
 	json_t *c, *d;
 	json_array_foreach(changes, i, c)

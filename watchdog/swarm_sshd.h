@@ -10,6 +10,6 @@
 /* Sets the ContainerSpec's Command and its bundle (under the home node's
  * state dir) and /run/sshd mounts, replacing earlier ones; other mounts
  * stay. */
-void swarm_sshd_spec(const char *home_state_dir, json_t *container_spec);
+void swarm_sshd_spec(const char *home_state_dir, json_t *cs);
 
 #endif

@@ -48,6 +48,7 @@ s2=$SW_BG
 check "a session through n2 is up" wait_for 20 sw_has_task $A
 answers() { sw_ssh n2 "$A" true; }
 check "and answers" answers
+sw_ssh n2 $A 'echo kept-by-stopnow >/opt/stopnow-kept' >/dev/null 2>&1
 t0=$SECONDS
 sw_ssh n1 $A stopnow >"$SBX_SWARM_DIR/stopnow.out" 2>&1
 check "stopnow stops it at once, with a session open elsewhere" wait_for "$G" sw_no_task $A
@@ -58,6 +59,10 @@ check "the other node's session ended with it" wait_for 10 ended
 wait "$s2" 2>/dev/null
 check "n3 says why" bash -c "tail -n +$((lines + 1)) '$LOG' | grep -q 'user \"$A\": task container .* stopped (stopnow'"
 expect_eq "replicas 0" 0 "$(sw_replicas $A)"
+expect_eq "a file written outside the home before stopnow is there at the next login (saved, 3.10)" \
+	kept-by-stopnow "$(sw_ssh n1 $A cat /opt/stopnow-kept 2>&1)"
+expect_eq "(stopped again)" "stopped your container" "$(sw_ssh n1 $A stop 2>&1)"
+check "(scaled to 0)" wait_for 15 sw_no_task $A
 
 # A service written with an older spec (no flag binds) gets them at its
 # next start.
