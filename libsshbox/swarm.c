@@ -69,13 +69,19 @@ long long swarm_replicas(json_t *spec)
 	return json_is_integer(r) ? json_integer_value(r) : -1;
 }
 
+/* A spec that could not be copied (out of memory) is left NULL by the
+ * setters and refused by swarm_service_update: callers need not check. */
 void swarm_set_replicas(json_t *spec, long long n)
 {
+	if (!json_is_object(spec))
+		return;
 	json_object_set_new(spec, "Mode", json_pack("{s:{s:I}}", "Replicated", "Replicas", n));
 }
 
 void swarm_set_label(json_t *spec, const char *key, const char *value)
 {
+	if (!json_is_object(spec))
+		return;
 	json_t *labels = json_object_get(spec, "Labels");
 	if (labels == NULL) {
 		labels = json_object();
@@ -92,6 +98,8 @@ int swarm_service_update(struct engine *e, json_t *service, json_t *spec, struct
 	const char *id = json_string_value(json_object_get(service, "ID"));
 	if (id == NULL)
 		return err_set(err, EPROTO, "swarm service without an ID");
+	if (!json_is_object(spec))
+		return err_set(err, ENOMEM, "out of memory (the service spec)");
 	char path[200];
 	snprintf(path, sizeof(path), "/services/%s/update?version=%lld", id,
 	         swarm_version(service));

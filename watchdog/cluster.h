@@ -15,7 +15,9 @@
 #include "session.h"
 
 /* Errors the caller words for the user (err->code). */
-#define CLUSTER_EBROKEN EBADMSG /* the user's sshbox state is incomplete */
+/* the user's sshbox state is incomplete: a code no engine or library path
+ * sets (EBADMSG was one: the engine client's "malformed JSON") */
+#define CLUSTER_EBROKEN ENOKEY
 /* err->msg is the user's whole line, worded by the implementation (swarm:
  * no manager quorum, this node's engine down): shown as is. */
 #define CLUSTER_ESAID EREMCHG

@@ -1,5 +1,6 @@
 #include "swarm_home.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -95,8 +96,34 @@ static int set_label(struct engine *e, const struct config *cfg, const char *use
 
 #define NODES_MAX 64
 
+/* Adds a if it is a usable IPv4 address not listed yet: 1 added or
+ * already there, 0 not usable (unspecified, loopback, IPv6: the overlay and
+ * the fence are IPv4), -1 no room. */
+static int add_addr(const char *a, char addrs[][48], const char **list, int *count)
+{
+	char host[48];
+	snprintf(host, sizeof(host), "%.*s", (int)strcspn(a, ":"), a); /* ADDR or ADDR:PORT */
+	struct in_addr in;
+	if (strchr(a, ':') != strrchr(a, ':') || inet_pton(AF_INET, host, &in) != 1 ||
+	    in.s_addr == htonl(INADDR_ANY) || (ntohl(in.s_addr) >> 24) == 127)
+		return 0;
+	for (int k = 0; k < *count; k++)
+		if (strcmp(addrs[k], host) == 0)
+			return 1;
+	if (*count >= NODES_MAX)
+		return -1;
+	snprintf(addrs[*count], 48, "%s", host);
+	list[*count] = addrs[*count];
+	(*count)++;
+	return 1;
+}
+
 /* Every node's underlay address (the swarm's own ports, 2377, 7946 and
- * 4789/udp, listen there): fenced besides the task's own subnets. */
+ * 4789/udp, listen there): fenced besides the task's own subnets. A
+ * manager's Status.Addr may read 0.0.0.0 or 127.0.0.1 (moby#35437): its
+ * ManagerStatus.Addr counts too. A node with no usable address, or more
+ * nodes than fit, fails the fence (the task is stopped), never a fence
+ * with a hole. */
 static int node_addrs(struct engine *e, char addrs[][48], const char **ret_list, struct err *err)
 {
 	json_t *nodes = NULL;
@@ -105,20 +132,32 @@ static int node_addrs(struct engine *e, char addrs[][48], const char **ret_list,
 		return -1;
 	size_t i;
 	json_t *n;
-	int count = 0;
+	int count = 0, rc = 0;
 	json_array_foreach(nodes, i, n)
 	{
 		const char *a =
 		    json_string_value(json_object_get(json_object_get(n, "Status"), "Addr"));
-		if (a != NULL && count < NODES_MAX) {
-			snprintf(addrs[count], 48, "%s", a);
-			ret_list[count] = addrs[count];
-			count++;
+		const char *m =
+		    json_string_value(json_object_get(json_object_get(n, "ManagerStatus"), "Addr"));
+		int got = 0;
+		for (int k = 0; k < 2 && rc == 0; k++) {
+			const char *x = k == 0 ? a : m;
+			int r = x == NULL ? 0 : add_addr(x, addrs, ret_list, &count);
+			if (r < 0)
+				rc =
+				    err_set(err, E2BIG, "the swarm has more than %d node addresses",
+				            NODES_MAX);
+			got |= r > 0;
 		}
+		if (rc == 0 && !got)
+			rc =
+			    err_set(err, EADDRNOTAVAIL,
+			            "swarm node %s has no usable IPv4 address (Status.Addr \"%s\")",
+			            json_string_value(json_object_get(n, "ID")) ?: "?", a ? a : "");
 	}
 	ret_list[count] = NULL;
 	json_decref(nodes);
-	return 0;
+	return rc;
 }
 
 static void fence(struct engine *e, const struct config *cfg, struct tracked *t, pid_t pid)
@@ -126,9 +165,16 @@ static void fence(struct engine *e, const struct config *cfg, struct tracked *t,
 	struct err err = {0};
 	char addrs[NODES_MAX][48];
 	const char *list[NODES_MAX + 1];
-	if (node_addrs(e, addrs, list, &err) < 0) {
+	int listed = node_addrs(e, addrs, list, &err);
+	if (listed < 0 && err.code != E2BIG && err.code != EADDRNOTAVAIL) {
 		log_err("user \"%s\": cannot list the swarm's nodes to fence %.12s: %s", t->user,
 		        t->container, err.msg);
+		return; /* tried again next round; logins wait for the fence */
+	}
+	if (listed < 0) {
+		log_err("user \"%s\": cannot fence task container %.12s: %s; stopping it", t->user,
+		        t->container, err.msg);
+		box_stop(e, t->container, 0, &err);
 		return;
 	}
 	if (netfence_apply_also(pid, t->container, list, &err) < 0) {
