@@ -46,6 +46,26 @@ int swarm_service_get(struct engine *e, const struct config *cfg, const char *us
 	return 1;
 }
 
+int swarm_service_need(struct engine *e, const struct config *cfg, const char *user,
+                       json_t **ret_service, struct err *err)
+{
+	int found = swarm_service_get(e, cfg, user, ret_service, err);
+	if (found == 0)
+		return err_set(err, ENOENT, "the swarm service of \"%s\" went away", user);
+	return found < 0 ? -1 : 0;
+}
+
+int swarm_service_reread(struct engine *e, const struct config *cfg, const char *user,
+                         json_t **service, struct err *err)
+{
+	json_t *fresh = NULL;
+	if (swarm_service_need(e, cfg, user, &fresh, err) < 0)
+		return -1;
+	json_decref(*service);
+	*service = fresh;
+	return 0;
+}
+
 const char *swarm_label(json_t *service, const char *key)
 {
 	json_t *labels = json_object_get(json_object_get(service, "Spec"), "Labels");

@@ -43,6 +43,13 @@
  * when not, -1 on error. */
 int swarm_service_get(struct engine *e, const struct config *cfg, const char *user,
                       json_t **ret_service, struct err *err);
+/* The same where the service must exist: 0 and *ret_service, or -1 (a
+ * missing one is ENOENT, "went away"). */
+int swarm_service_need(struct engine *e, const struct config *cfg, const char *user,
+                       json_t **ret_service, struct err *err);
+/* *service read again (replaced on success): 0, or -1 as swarm_service_need. */
+int swarm_service_reread(struct engine *e, const struct config *cfg, const char *user,
+                         json_t **service, struct err *err);
 /* The label's value in a service inspect answer, NULL when absent. */
 const char *swarm_label(json_t *service, const char *key);
 /* Its Version.Index. */

@@ -147,12 +147,8 @@ int swarm_layer_wait(struct engine *e, const struct config *cfg, const char *use
 			next_node_check = mono_ms() + 2000;
 		}
 		usleep(200 * 1000);
-		json_t *fresh = NULL;
-		int found = swarm_service_get(e, cfg, user, &fresh, err);
-		if (found <= 0)
-			return found < 0 ? -1 : err_set(err, ENOENT, "your service went away");
-		json_decref(*svc);
-		*svc = fresh;
+		if (swarm_service_reread(e, cfg, user, svc, err) < 0)
+			return -1;
 	}
 	return 0;
 }

@@ -276,12 +276,8 @@ static int wait_task(struct engine *e, const struct config *cfg, const char *use
 			                         "in time"
 			                       : "the container did not start in time");
 		usleep(100 * 1000);
-		json_t *fresh = NULL;
-		int found = swarm_service_get(e, cfg, user, &fresh, err);
-		if (found <= 0)
-			return found < 0 ? -1 : err_set(err, ENOENT, "the service went away");
-		json_decref(*svc);
-		*svc = fresh;
+		if (swarm_service_reread(e, cfg, user, svc, err) < 0)
+			return -1;
 	}
 }
 
@@ -293,9 +289,8 @@ static int confirm(struct engine *e, const struct config *cfg, const char *user,
 {
 	for (int i = 0; i < TOUCH_TRIES; i++) {
 		json_t *svc = NULL;
-		int found = swarm_service_get(e, cfg, user, &svc, err);
-		if (found <= 0)
-			return found < 0 ? -1 : err_set(err, ENOENT, "the service went away");
+		if (swarm_service_need(e, cfg, user, &svc, err) < 0)
+			return -1;
 		const char *stopping = swarm_label(svc, SWARM_LABEL_STOPPING);
 		const char *stopped = swarm_label(svc, SWARM_LABEL_STOPPED);
 		json_t *spec = json_object_get(svc, "Spec");

@@ -143,9 +143,8 @@ int swarm_mailbox_ask(struct engine *e, const struct config *cfg, const char *us
 	long long deadline = mono_ms() + (long long)timeout_s * 1000;
 	while (mono_ms() < deadline) {
 		json_t *svc = NULL;
-		int found = swarm_service_get(e, cfg, user, &svc, err);
-		if (found <= 0)
-			return found < 0 ? -1 : err_set(err, ENOENT, "your service went away");
+		if (swarm_service_need(e, cfg, user, &svc, err) < 0)
+			return -1;
 		const char *done = swarm_label(svc, SWARM_LABEL_DONE);
 		size_t n = strlen(nonce);
 		if (posted && done != NULL && strncmp(done, nonce, n) == 0 && done[n] == ' ') {
