@@ -17,7 +17,7 @@
 
 /* Bumped when what a bundle holds or its sshd_config changes, so that a
  * new watchdog builds a new bundle from the same OpenSSH. */
-#define BUNDLE_FORMAT "1"
+#define BUNDLE_FORMAT "2" /* 2: the gate */
 #define DPKG_STATUS   "/var/lib/dpkg/status"
 #define BUNDLES_KEPT  2 /* current and the one before: a start in flight may use it */
 
@@ -109,13 +109,18 @@ static int compute_key(const char *src, char *ret_key, size_t size, struct err *
 		EVP_DigestUpdate(md, f->name, strlen(f->name) + 1);
 		rc = hash_file(md, path, err);
 	}
+	char gate[512];
+	if (rc == 0 && bundle_gate_source(gate, sizeof(gate)) == 0) {
+		EVP_DigestUpdate(md, BUNDLE_GATE, sizeof(BUNDLE_GATE));
+		rc = hash_file(md, gate, err);
+	}
 	unsigned char digest[EVP_MAX_MD_SIZE];
 	unsigned int dlen = 0;
 	EVP_DigestFinal_ex(md, digest, &dlen);
 	EVP_MD_CTX_free(md);
 	if (rc < 0)
 		return err_wrap(err, "cannot read the host's OpenSSH server (openssh-server "
-		                     "installed?)");
+		                     "installed?) or sshbox-gate");
 	char version[96];
 	package_version(version, sizeof(version));
 	int n = snprintf(ret_key, size, "%s-", version);
@@ -269,10 +274,13 @@ static int sources_unchanged(const char *src, struct stat *now)
 	for (const struct bundle_file *f = bundle_files; f->name; f++, i++) {
 		char path[512];
 		snprintf(path, sizeof(path), "%s%s", src, f->path);
-		memset(&now[i], 0, sizeof(now[i]));
 		if (stat(path, &now[i]) < 0)
 			memset(&now[i], 0, sizeof(now[i]));
 	}
+	char gate[512];
+	if (bundle_gate_source(gate, sizeof(gate)) < 0 || stat(gate, &now[i]) < 0)
+		memset(&now[i], 0, sizeof(now[i]));
+	i++;
 	if (cache.key[0] == '\0' || strcmp(cache.src, src) != 0)
 		return 0;
 	for (int j = 0; j < i; j++)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "bundle.h"
+#include "libexec.h"
 #include "spawn.h"
 
 #define LDD          "/usr/bin/ldd"
@@ -24,6 +25,11 @@ const struct bundle_file bundle_files[] = {
     {"sshd-auth", "/usr/lib/openssh/sshd-auth", 1},
     {NULL, NULL, 0},
 };
+
+int bundle_gate_source(char *buf, size_t size)
+{
+	return libexec_path("sshbox-gate", buf, size);
+}
 
 static int copy_file(const char *from, const char *to, mode_t mode, struct err *err)
 {
@@ -203,6 +209,13 @@ int bundle_build(const char *src, const char *dir, const char *key, struct err *
 		if (patch(to, interp, err) < 0)
 			goto out;
 	}
+	snprintf(to, sizeof(to), "%s/" BUNDLE_GATE, dir);
+	if (bundle_gate_source(from, sizeof(from)) < 0) {
+		err_set(err, ENAMETOOLONG, "the path of sshbox-gate is too long");
+		goto out;
+	}
+	if (copy_file(from, to, 0755, err) < 0)
+		goto out;
 	char keyline[BUNDLE_KEYMAX + 2];
 	snprintf(keyline, sizeof(keyline), "%s\n", key);
 	if (write_config(dir, key, err) < 0 || write_text(dir, "key", keyline, err) < 0)

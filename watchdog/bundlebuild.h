@@ -14,9 +14,14 @@ struct bundle_file {
 };
 extern const struct bundle_file bundle_files[];
 
+/* sshbox's own static first process of a swarm task (gate/sshbox-gate.c),
+ * carried as BUNDLE_MOUNT/gate as it is: it loads no library. */
+#define BUNDLE_GATE "gate"
+int bundle_gate_source(char *buf, size_t size);
+
 /* Copies the files (from src, "" for /) into dir, with every library ldd
- * lists and the loader, patches them to load from BUNDLE_MOUNT, and writes
- * sshd_config and key. */
+ * lists and the loader, patches them to load from BUNDLE_MOUNT, adds the
+ * gate, and writes sshd_config and key. */
 int bundle_build(const char *src, const char *dir, const char *key, struct err *err);
 
 #endif

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,26 +12,18 @@
 #include <unistd.h>
 
 #include "atomicfile.h"
+#include "libexec.h"
 
 #define CLIENT_NAME      "sshbox-fuse"
 #define CLIENT_MAX_BYTES (16 << 20)
 
-/* The static client: beside the watchdog's own binary (a build tree, the
- * test bed), else where `cmake --install` put it. */
+/* The static client (libexec.h). */
 static int read_client(char **ret_data, size_t *ret_len, struct err *err)
 {
-	char self[PATH_MAX], path[PATH_MAX + 32];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	int fd = -1;
-	if (n > 0) {
-		self[n] = '\0';
-		snprintf(path, sizeof(path), "%s/" CLIENT_NAME, dirname(self));
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	}
-	if (fd < 0) {
-		snprintf(path, sizeof(path), "%s", SSHBOX_LIBEXECDIR "/sshbox/" CLIENT_NAME);
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	}
+	char path[PATH_MAX + 32];
+	if (libexec_path(CLIENT_NAME, path, sizeof(path)) < 0)
+		return err_set(err, ENAMETOOLONG, "the FUSE client's path is too long");
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return err_sys(err, errno, "cannot open the FUSE client %s", path);
 	struct stat st;

@@ -16,6 +16,7 @@
 #include "record.h"
 #include "swarm.h"
 #include "swarm_home.h"
+#include "swarm_sshd.h"
 
 #define SELF_REFRESH_MS 30000
 #define ERR_LOG_MS      30000
@@ -54,7 +55,8 @@ static void log_err_limited(const char *user, const char *what, const char *why)
 }
 
 /* A node's own state dir holds no user in swarm mode: the user's directory
- * is made here, as createuser makes it (0700), before the flag dir in it. */
+ * is made here, as createuser makes it (0700), before the fence and flag
+ * dirs in it (the task binds both). */
 static int prepare_user(const struct config *cfg, const char *user, struct err *err)
 {
 	char dir[600];
@@ -65,6 +67,8 @@ static int prepare_user(const struct config *cfg, const char *user, struct err *
 		return err_set(err, ENAMETOOLONG, "state dir path is too long");
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return err_sys(err, errno, "cannot create %s", dir);
+	if (swarm_sshd_fence_dir(cfg, user, err) < 0)
+		return -1;
 	return flags_prepare(cfg, user, err);
 }
 

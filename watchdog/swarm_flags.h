@@ -18,8 +18,9 @@
 
 #define SWARM_LABEL_FLAGS "sshbox.flags"
 /* The swarm spec's own revision, after BOX_SPEC_VERSION in sshbox.spec:
- * 1: the flag dir and the commands are bound. */
-#define SWARM_SPEC_REV 1
+ * 1: the flag dir and the commands are bound; 2: the gate is the first
+ * process (swarm_sshd.h). */
+#define SWARM_SPEC_REV 2
 
 /* Home side, once per polling round: prepares and watches the flag dir of
  * every service placed on this node and publishes it in sshbox.flags. */

@@ -20,6 +20,7 @@
 #include "swarm_flags.h"
 #include "swarm_layer.h"
 #include "swarm_save.h"
+#include "swarm_sshd.h"
 #include "swarm_mailbox.h"
 #include "thread.h"
 
@@ -180,6 +181,13 @@ static void fence(struct engine *e, const struct config *cfg, struct tracked *t,
 	if (netfence_apply_also(pid, t->container, list, &err) < 0) {
 		log_err("user \"%s\": cannot fence task container %.12s: %s; stopping it", t->user,
 		        t->container, err.msg);
+		box_stop(e, t->container, 0, &err);
+		return;
+	}
+	if (swarm_sshd_release(cfg, t->user, t->task, &err) < 0) {
+		log_err("user \"%s\": cannot let task container %.12s start its sshd: %s; "
+		        "stopping it",
+		        t->user, t->container, err.msg);
 		box_stop(e, t->container, 0, &err);
 		return;
 	}

@@ -72,14 +72,16 @@ static int complete_spec(const struct config *cfg, json_t *svc, json_t *spec,
 	char hostname[64];
 	const char *user =
 	    json_string_value(json_object_get(json_object_get(spec, "Labels"), SWARM_LABEL_USER));
+	if (user == NULL || !user_name_valid(user))
+		return err_set(err, EINVAL, "the service's label %s is missing or not a user name",
+		               SWARM_LABEL_USER);
 	/* As a local container's: the user's name ('_' dropped in front). */
-	snprintf(hostname, sizeof(hostname), "%s",
-	         user == NULL ? "sshbox" : user + (user[0] == '_'));
+	snprintf(hostname, sizeof(hostname), "%s", user + (user[0] == '_'));
 	json_object_set_new(cs, "Hostname", json_string(hostname));
 	json_object_set_new(cs, "Init", json_true());
 	const char *home_dir = swarm_flags_home_dir(svc);
-	swarm_sshd_spec(home_dir ? home_dir : cfg->state_dir, cs);
 	json_object_set_new(cs, "Env", json_pack("[s]", "SSHBOX=1"));
+	swarm_sshd_spec(home_dir ? home_dir : cfg->state_dir, user, cs);
 	json_object_set_new(cs, "CapabilityDrop", json_pack("[s]", "ALL"));
 	json_t *caps = json_array();
 	for (const char *const *c = container_kept_caps(); *c != NULL; c++)

@@ -83,7 +83,7 @@ up() {
 	mkdir -p "$BIN"
 	chmod 755 "$SBX_SWARM_DIR" "$R" "$BIN"
 	local b
-	for b in shim/sshbox-shim watchdog/sshbox-watchdog installer/sshbox; do
+	for b in shim/sshbox-shim watchdog/sshbox-watchdog watchdog/sshbox-gate installer/sshbox; do
 		cmp -s "$SBX_BUILD/$b" "$BIN/${b##*/}" || install -m 0755 "$SBX_BUILD/$b" "$BIN/"
 	done
 	getent group "$SBX_SWARM_GROUP" >/dev/null || groupadd --system "$SBX_SWARM_GROUP"

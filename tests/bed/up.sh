@@ -20,7 +20,7 @@ chmod 700 "$SBX_ROOT/keys" "$SBX_ROOT/sshd"
 
 cmake -S "$SBX_SRC" -B "$SBX_BUILD" -DCMAKE_BUILD_TYPE="${SBX_BUILD_TYPE:-RelWithDebInfo}" >/dev/null
 cmake --build "$SBX_BUILD" -j"$(nproc)" >/dev/null
-for b in shim/sshbox-shim watchdog/sshbox-watchdog watchdog/sshbox-fuse installer/sshbox; do
+for b in shim/sshbox-shim watchdog/sshbox-watchdog watchdog/sshbox-fuse watchdog/sshbox-gate installer/sshbox; do
 	[ -f "$SBX_BUILD/$b" ] || { echo "up: $b was not built" >&2; [ -n "${SBX_PARTIAL:-}" ] && continue; exit 1; }
 	install -m 0755 "$SBX_BUILD/$b" "$SBX_BIN/"
 done

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Issue 14, security: no code of the user's runs in a swarm task before its
+# home node has fenced it (docs/security.md, "Swarm mode"). eve, as root in
+# her container, replaces /bin/sh (what a task built from the image's own
+# shell would run first) with one that tries to reach vic's container and
+# notes each try, with its parent's pid, in her home. Her stop saves that as
+# her layer, so the next start is from it. That start runs sshbox's gate
+# first, which starts sshd only once the fence is in place: eve's /bin/sh
+# never runs as the task's first process, and none of its tries connects;
+# run by hand after the fence, it is refused too.
+. "$(dirname "$0")/swarm-lib.sh"
+began=$SECONDS
+E=sbt-sw-eve V=sbt-sw-vic
+LAYER=$SBX_SWARM_INSTANCE-layer:$E
+images_gone() {
+	local n
+	for n in "${SBX_SWARM_NODES[@]}"; do
+		api "$n" DELETE "/images/$LAYER?force=1" >/dev/null 2>&1
+	done
+}
+holder=
+trap '[ -n "$holder" ] && kill "$holder" 2>/dev/null; sw_cleanup $E $V; images_gone; rm -rf "$T"' EXIT
+sw_cleanup $E $V
+images_gone
+check "eve (home n2) and vic (home n3) are provisioned" \
+	quiet eval "sw_user $E n2 && sw_user $V n3"
+gcc -static -O2 -o "$T/netprobe" "$(dirname "$0")/tools/netprobe.c" || { not_ok "netprobe builds"; finish; }
+
+sw_ssh_bg n1 $V 'sleep 150' # keeps vic's container and its server up
+holder=$SW_BG
+check "vic's netprobe is in place" quiet wait_for 20 sw_ssh n1 $V \
+	'cat > /tmp/netprobe && chmod 755 /tmp/netprobe' <"$T/netprobe"
+sw_ssh n1 $V 'nohup /tmp/netprobe listen 8000 >/dev/null 2>&1 &'
+vic_ip=$(sw_task $V | jq -r --arg net "$SBX_SWARM_INSTANCE-net" \
+	'.NetworksAttachments[] | select(.Network.Spec.Name == $net) | .Addresses[0] | sub("/.*"; "")')
+expect_eq "vic's server answers on his overlay address" open \
+	"$(sw_ssh n3 $V "/tmp/netprobe connect $vic_ip 8000")"
+
+# eve's /bin/sh: tries for up to 2 s, notes "PID PPID RESULT", then is dash.
+cat >"$T/sh" <<EOF
+#!/bin/dash
+i=0
+while :; do
+	r=\$(/usr/local/bin/netprobe connect $vic_ip 8000)
+	[ "\$r" = open ] || [ \$i -ge 10 ] && break
+	i=\$((i + 1))
+	sleep 0.2
+done
+echo "\$\$ \$PPID \$r" >>/root/attempts
+exec /bin/dash "\$@"
+EOF
+check "eve puts netprobe and her own /bin/sh in her container" quiet sw_ssh n1 $E \
+	"cat > /usr/local/bin/netprobe && chmod 755 /usr/local/bin/netprobe &&
+	 base64 -d > /bin/sh.new <<<'$(base64 -w0 "$T/sh")' && chmod 755 /bin/sh.new &&
+	 mv -f /bin/sh.new /bin/sh && rm -f /root/attempts" <"$T/netprobe"
+stopped() { [ "$(sw_replicas "$E")" = 0 ]; }
+label() { sw_service "$E" | jq -r --arg k "$1" '.Spec.Labels[$k] // empty'; }
+saved() { [ -z "$(label sshbox.saving)" ] && [ -n "$(label sshbox.layer)" ]; }
+check "her idle stop scales her service to 0" wait_for 20 stopped
+check "and n2 saves her layer, /bin/sh with it" wait_for 40 saved
+
+# The next start is from that layer: her login lands after the fence.
+expect_eq "the task's first process is sshbox's gate" /.sshbox/sshd/gate \
+	"$(sw_service $E | jq -r '.Spec.TaskTemplate.ContainerSpec.Command[0]')"
+out=$(sw_ssh n1 $E 'head -c 11 /bin/sh; echo; cat /root/attempts 2>/dev/null' 2>&1)
+expect_eq "her next login runs in the container with her /bin/sh" "#!/bin/dash" "$(head -1 <<<"$out")"
+attempts=$(sed 1d <<<"$out")
+expect_eq "her /bin/sh never ran as the task's first process (child of docker-init)" "" \
+	"$(awk '$2 == 1' <<<"$attempts")"
+check_not "no try of hers reached vic's container" grep -q open <<<"$attempts"
+last=$(sw_ssh n1 $E 'sh -c true; tail -n 1 /root/attempts' 2>&1)
+expect_match "her /bin/sh does try when run by hand (after the fence)" '^[0-9]+ [0-9]+ ' "$last"
+check_not "and that try does not connect" grep -q open <<<"$last"
+check "n2 fenced her task before it started sshd" grep -q "user \"$E\": task container .* fenced" \
+	"$SBX_SWARM_DIR/sshbox/n2/watchdog.log"
+echo "took $((SECONDS - began)) s"
+finish
