@@ -329,7 +329,10 @@ fail:
 static void round_once(struct engine *e, const struct config *cfg)
 {
 	char filters[256], query[600], path[700];
-	snprintf(filters, sizeof(filters), "{\"label\":[\"%s=%s\"],\"status\":[\"running\"]}",
+	/* paused: a commit pauses its container for its whole length; that
+	 * container stays followed (its requests served, not fenced again). */
+	snprintf(filters, sizeof(filters),
+	         "{\"label\":[\"%s=%s\"],\"status\":[\"running\",\"paused\"]}",
 	         SWARM_CLABEL_INSTANCE, cfg->instance);
 	engine_urlencode(filters, query, sizeof(query));
 	snprintf(path, sizeof(path), "/containers/json?filters=%s", query);
