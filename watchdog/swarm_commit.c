@@ -60,22 +60,21 @@ int swarm_commit_claim(const char *user, const char *container, const char *nonc
 	return rc;
 }
 
-void swarm_commit_release(const char *user)
-{
-	pthread_mutex_lock(&jobs_lock);
-	struct commit_job *j = job_of(user);
-	if (j != NULL)
-		j->phase = FREE;
-	pthread_mutex_unlock(&jobs_lock);
-}
-
-static void set_phase(const char *user, enum phase p)
+/* The user's job moves to phase p: that job (its slot stays the owner's
+ * until FREE), or NULL when the user has none. */
+static struct commit_job *set_phase(const char *user, enum phase p)
 {
 	pthread_mutex_lock(&jobs_lock);
 	struct commit_job *j = job_of(user);
 	if (j != NULL)
 		j->phase = p;
 	pthread_mutex_unlock(&jobs_lock);
+	return j;
+}
+
+void swarm_commit_release(const char *user)
+{
+	set_phase(user, FREE);
 }
 
 int swarm_commit_busy(const char *container)
@@ -164,11 +163,7 @@ static void *commit_thread(void *arg)
 
 int swarm_commit_start(const char *user)
 {
-	pthread_mutex_lock(&jobs_lock);
-	struct commit_job *j = job_of(user);
-	if (j != NULL)
-		j->phase = COMMITTING;
-	pthread_mutex_unlock(&jobs_lock);
+	struct commit_job *j = set_phase(user, COMMITTING);
 	if (j == NULL || thread_spawn(commit_thread, j) != 0) {
 		set_phase(user, CLAIMED);
 		return -1;

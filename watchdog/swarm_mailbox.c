@@ -36,7 +36,7 @@ static void done_push(json_t *spec, json_t *svc, const char *nonce, int status, 
 	char buf[DONE_MAX];
 	size_t n = (size_t)snprintf(buf, sizeof(buf), "%s %d ", nonce, status);
 	for (const char *p = text; *p != '\0' && n < 1100; p++)
-		buf[n++] = *p == DONE_SEP ? ' ' : *p;
+		buf[n++] = (char)(*p == DONE_SEP ? ' ' : *p);
 	buf[n] = '\0';
 	const char *old = swarm_label(svc, SWARM_LABEL_DONE);
 	for (int kept = 1; old != NULL && kept < DONE_KEEP; kept++) {
