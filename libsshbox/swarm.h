@@ -25,9 +25,12 @@
 #define SWARM_LABEL_FENCED   "sshbox.fenced" /* the task container the home node fenced */
 /* The mailbox to the home node (design 3.7): a login node writes
  * "VERB NONCE NODE" into sshbox.op, the home node answers with
- * "NONCE STATUS TEXT" in sshbox.done. */
+ * "NONCE STATUS TEXT" in sshbox.done (the last few answers, newest first,
+ * separated by ASCII RS); a commit moves its request to sshbox.taken while
+ * it runs. */
 #define SWARM_LABEL_OP    "sshbox.op"
 #define SWARM_LABEL_DONE  "sshbox.done"
+#define SWARM_LABEL_TAKEN "sshbox.taken"
 #define SWARM_LABEL_IMAGE "sshbox.image" /* the committed image's id, on the home node */
 #define SWARM_LABEL_SPEC  "sshbox.spec"  /* BOX_SPEC_VERSION the container spec was written at */
 /* The writable layer across a stop (design 3.10): the task container a

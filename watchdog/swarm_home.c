@@ -17,6 +17,7 @@
 #include "netfence.h"
 #include "session.h"
 #include "swarm.h"
+#include "swarm_commit.h"
 #include "swarm_flags.h"
 #include "swarm_layer.h"
 #include "swarm_save.h"
@@ -36,7 +37,6 @@ struct tracked {
 	long long idle_t0; /* mono ms the count was found 0 (H1), 0 = not idle */
 	long long v0;      /* the service's version then */
 	char login0[128];  /* and its sshbox.login */
-	char served[40];   /* the last mailbox request served (swarm_mailbox.h) */
 
 	long long first_seen; /* mono ms this node first saw it running (flags) */
 	int daemon_logged;    /* "kept: daemon mode" said for this idle time */
@@ -337,7 +337,10 @@ fail:
 static void round_once(struct engine *e, const struct config *cfg)
 {
 	char filters[256], query[600], path[700];
-	snprintf(filters, sizeof(filters), "{\"label\":[\"%s=%s\"],\"status\":[\"running\"]}",
+	/* paused: a commit pauses its container for its whole length; that
+	 * container stays followed (its requests served, not fenced again). */
+	snprintf(filters, sizeof(filters),
+	         "{\"label\":[\"%s=%s\"],\"status\":[\"running\",\"paused\"]}",
 	         SWARM_CLABEL_INSTANCE, cfg->instance);
 	engine_urlencode(filters, query, sizeof(query));
 	snprintf(path, sizeof(path), "/containers/json?filters=%s", query);
@@ -379,18 +382,21 @@ static void round_once(struct engine *e, const struct config *cfg)
 				fence(e, cfg, t, pid);
 			continue;
 		}
+		/* While its commit runs (on a thread), the container is neither
+		 * idle nor stopped now: as on one host, where both wait for the
+		 * commit's end; a stopnow is taken after it. */
+		int committing = swarm_commit_busy(t->container);
 		/* A stopnow made before this task ran came from an older one. */
-		long long stopnow_at = swarm_flags_stopnow_take(t->user);
+		long long stopnow_at = committing ? 0 : swarm_flags_stopnow_take(t->user);
 		if (stopnow_at != 0 && stopnow_at >= t->first_seen) {
 			stop_now(e, cfg, t);
 			continue;
 		}
 		json_t *svc = NULL;
 		if (swarm_service_get(e, cfg, t->user, &svc, &err) > 0)
-			swarm_mailbox_serve(e, cfg, svc, t->user, t->task, t->container, pid,
-			                    t->served);
+			swarm_mailbox_serve(e, cfg, svc, t->user, t->task, t->container, pid);
 		json_decref(svc);
-		if (direct_sessions(pid) > 0)
+		if (committing || direct_sessions(pid) > 0)
 			t->idle_t0 = 0;
 		else if (t->idle_t0 == 0)
 			idle_begin(e, cfg, t);

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "names.h"
 #include "swarm.h"
+#include "swarm_commit.h"
 #include "swarm_save.h"
 
 #define LOGIN_WAIT_MS 90000 /* below the shim's 120 s for a login's answer */
@@ -112,7 +113,8 @@ void swarm_layer_scan(struct engine *e, const struct config *cfg)
 		const char *id = json_string_value(json_object_get(c, "Id"));
 		const char *user = json_string_value(
 		    json_object_get(json_object_get(c, "Labels"), SWARM_CLABEL_USER));
-		if (id == NULL || user == NULL || !user_name_valid(user) || swarm_save_busy(id))
+		if (id == NULL || user == NULL || !user_name_valid(user) || swarm_save_busy(id) ||
+		    swarm_commit_busy(id))
 			continue;
 		json_t *svc = NULL;
 		int found = swarm_service_get(e, cfg, user, &svc, &err);

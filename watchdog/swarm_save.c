@@ -11,6 +11,7 @@
 #include "log.h"
 #include "names.h"
 #include "session.h"
+#include "swarm_commit.h"
 #include "swarm.h"
 #include "thread.h"
 
@@ -226,6 +227,13 @@ static void save(struct engine *e, const struct config *cfg, const struct save_j
 			        job->container, err.msg);
 		return;
 	}
+	/* A stop --force during the user's commit: the commit reads this
+	 * container's layer until it ends, so it is neither saved nor removed
+	 * before (swarm's own stop of it does not end the commit). */
+	if (swarm_commit_wait(job->container, SAVE_TIMEOUT_S) < 0)
+		log_warn("user \"%s\": a commit of task container %.12s still runs after %d s; "
+		         "saving it anyway",
+		         job->user, job->container, SAVE_TIMEOUT_S);
 	/* The stop was written (a mark is only ever set with 0 replicas), but
 	 * swarm's agent takes ~3 s to stop the task: stopping it here shortens
 	 * the wait of a login racing the save. */

@@ -118,7 +118,9 @@ static void ask_home(struct engine *e, const struct config *cfg, const char *use
 	    swarm_mailbox_ask(e, cfg, user, verb, self,
 	                      strcmp(verb, "commit") == 0 ? COMMIT_TIMEOUT_S : MAILBOX_TIMEOUT_S,
 	                      &status, text, sizeof(text), &err) < 0) {
-		snprintf(text, sizeof(text), "sshbox: %s failed: %s\n", verb, err.msg);
+		/* Taken by the home node before the deadline: not a failure yet. */
+		snprintf(text, sizeof(text), "sshbox: %s%s: %s\n", verb,
+		         err.code == EINPROGRESS ? "" : " failed", err.msg);
 		return refuse(r, text);
 	}
 	r->status = status;
