@@ -1,6 +1,5 @@
 #include "swarm_home.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,14 +13,13 @@
 #include "flags.h"
 #include "log.h"
 #include "names.h"
-#include "netfence.h"
 #include "session.h"
 #include "swarm.h"
 #include "swarm_commit.h"
+#include "swarm_fence.h"
 #include "swarm_flags.h"
 #include "swarm_layer.h"
 #include "swarm_save.h"
-#include "swarm_sshd.h"
 #include "swarm_mailbox.h"
 #include "thread.h"
 
@@ -34,9 +32,10 @@
 struct tracked {
 	char container[80], task[80], user[USER_NAME_MAX + 1];
 	int used, seen, fenced;
-	long long idle_t0; /* mono ms the count was found 0 (H1), 0 = not idle */
-	long long v0;      /* the service's version then */
-	char login0[128];  /* and its sshbox.login */
+	unsigned long long nodes; /* the node list its fence holds (swarm_fence.h) */
+	long long idle_t0;        /* mono ms the count was found 0 (H1), 0 = not idle */
+	long long v0;             /* the service's version then */
+	char login0[128];         /* and its sshbox.login */
 
 	long long first_seen; /* mono ms this node first saw it running (flags) */
 	int daemon_logged;    /* "kept: daemon mode" said for this idle time */
@@ -93,111 +92,6 @@ static int set_label(struct engine *e, const struct config *cfg, const char *use
 			return rc;
 	}
 	return err_set(err, EBUSY, "the service kept changing");
-}
-
-#define NODES_MAX 64
-
-/* Adds a if it is a usable IPv4 address not listed yet: 1 added or
- * already there, 0 not usable (unspecified, loopback, IPv6: the overlay and
- * the fence are IPv4), -1 no room. */
-static int add_addr(const char *a, char addrs[][48], const char **list, int *count)
-{
-	char host[48];
-	snprintf(host, sizeof(host), "%.*s", (int)strcspn(a, ":"), a); /* ADDR or ADDR:PORT */
-	struct in_addr in;
-	if (strchr(a, ':') != strrchr(a, ':') || inet_pton(AF_INET, host, &in) != 1 ||
-	    in.s_addr == htonl(INADDR_ANY) || (ntohl(in.s_addr) >> 24) == 127)
-		return 0;
-	for (int k = 0; k < *count; k++)
-		if (strcmp(addrs[k], host) == 0)
-			return 1;
-	if (*count >= NODES_MAX)
-		return -1;
-	snprintf(addrs[*count], 48, "%s", host);
-	list[*count] = addrs[*count];
-	(*count)++;
-	return 1;
-}
-
-/* Every node's underlay address (the swarm's own ports, 2377, 7946 and
- * 4789/udp, listen there): fenced besides the task's own subnets. A
- * manager's Status.Addr may read 0.0.0.0 or 127.0.0.1 (moby#35437): its
- * ManagerStatus.Addr counts too. A node with no usable address, or more
- * nodes than fit, fails the fence (the task is stopped), never a fence
- * with a hole. */
-static int node_addrs(struct engine *e, char addrs[][48], const char **ret_list, struct err *err)
-{
-	json_t *nodes = NULL;
-	static const long ok[] = {200, 0};
-	if (engine_call(e, "GET", "/nodes", NULL, 10, ok, "list swarm nodes", &nodes, err) < 0)
-		return -1;
-	size_t i;
-	json_t *n;
-	int count = 0, rc = 0;
-	json_array_foreach(nodes, i, n)
-	{
-		const char *a =
-		    json_string_value(json_object_get(json_object_get(n, "Status"), "Addr"));
-		const char *m =
-		    json_string_value(json_object_get(json_object_get(n, "ManagerStatus"), "Addr"));
-		int got = 0;
-		for (int k = 0; k < 2 && rc == 0; k++) {
-			const char *x = k == 0 ? a : m;
-			int r = x == NULL ? 0 : add_addr(x, addrs, ret_list, &count);
-			if (r < 0)
-				rc =
-				    err_set(err, E2BIG, "the swarm has more than %d node addresses",
-				            NODES_MAX);
-			got |= r > 0;
-		}
-		if (rc == 0 && !got)
-			rc =
-			    err_set(err, EADDRNOTAVAIL,
-			            "swarm node %s has no usable IPv4 address (Status.Addr \"%s\")",
-			            json_string_value(json_object_get(n, "ID")) ?: "?", a ? a : "");
-	}
-	ret_list[count] = NULL;
-	json_decref(nodes);
-	return rc;
-}
-
-static void fence(struct engine *e, const struct config *cfg, struct tracked *t, pid_t pid)
-{
-	struct err err = {0};
-	char addrs[NODES_MAX][48];
-	const char *list[NODES_MAX + 1];
-	int listed = node_addrs(e, addrs, list, &err);
-	if (listed < 0 && err.code != E2BIG && err.code != EADDRNOTAVAIL) {
-		log_err("user \"%s\": cannot list the swarm's nodes to fence %.12s: %s", t->user,
-		        t->container, err.msg);
-		return; /* tried again next round; logins wait for the fence */
-	}
-	if (listed < 0) {
-		log_err("user \"%s\": cannot fence task container %.12s: %s; stopping it", t->user,
-		        t->container, err.msg);
-		box_stop(e, t->container, 0, &err);
-		return;
-	}
-	if (netfence_apply_also(pid, t->container, list, &err) < 0) {
-		log_err("user \"%s\": cannot fence task container %.12s: %s; stopping it", t->user,
-		        t->container, err.msg);
-		box_stop(e, t->container, 0, &err);
-		return;
-	}
-	if (swarm_sshd_release(cfg, t->user, t->task, &err) < 0) {
-		log_err("user \"%s\": cannot let task container %.12s start its sshd: %s; "
-		        "stopping it",
-		        t->user, t->container, err.msg);
-		box_stop(e, t->container, 0, &err);
-		return;
-	}
-	if (set_label(e, cfg, t->user, SWARM_LABEL_FENCED, t->container, NULL, &err) < 0) {
-		log_err("user \"%s\": cannot record the fence of %.12s: %s", t->user, t->container,
-		        err.msg);
-		return;
-	}
-	t->fenced = 1;
-	log_info("user \"%s\": task container %.12s fenced", t->user, t->container);
 }
 
 /* H1: remember the version and the last login the idle time began with. */
@@ -379,9 +273,11 @@ static void round_once(struct engine *e, const struct config *cfg)
 			continue;
 		if (!t->fenced) {
 			if (!swarm_flags_stale(e, t->user, t->container, pid))
-				fence(e, cfg, t, pid);
+				t->fenced = swarm_fence(e, cfg, t->user, t->container, t->task, pid,
+				                        &t->nodes) > 0;
 			continue;
 		}
+		swarm_fence_renew(e, t->user, t->container, pid, &t->nodes);
 		/* While its commit runs (on a thread), the container is neither
 		 * idle nor stopped now: as on one host, where both wait for the
 		 * commit's end; a stopnow is taken after it. */

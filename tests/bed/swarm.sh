@@ -15,12 +15,15 @@
 #   tests/bed/swarm.sh status        one line per node; fails unless healthy
 #   tests/bed/swarm.sh kill NODE     SIGKILL that node's dockerd (a crash)
 #   tests/bed/swarm.sh start NODE    start that node's dockerd again
+#   tests/bed/swarm.sh join          a fourth node (n4, a worker) joins
+#   tests/bed/swarm.sh leave         n4 leaves, and is gone
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/swarm-env.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/noinherit.sh"
 S=$SBX_SWARM_DIR
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HUB=sbxsw-hub
+EXTRA=n4 # the node `join` adds
 
 alive() { # PID: exists and is not a zombie
 	local state
@@ -114,28 +117,31 @@ start_node() { # NODE: start its dockerd in its namespaces; wait until it answer
 	return 1
 }
 
+node_net_up() { # NODE: its namespace, linked to the hub's bridge
+	local n=$1 ns
+	ns=$(sbx_swarm_netns "$n")
+	ip netns add "$ns"
+	ip -n "$ns" link set lo up
+	ip -n "$HUB" link add "v$n" type veth peer name eth0 netns "$ns"
+	ip -n "$HUB" link set "v$n" master br0 up
+	ip -n "$ns" addr add "$(sbx_swarm_addr "$n")/24" dev eth0
+	ip -n "$ns" link set eth0 up
+	ip -n "$ns" route add default via "$SBX_SWARM_UNDERLAY.1"
+}
+
 net_up() {
 	ip netns add "$HUB"
 	ip -n "$HUB" link set lo up
 	ip -n "$HUB" link add br0 type bridge
 	ip -n "$HUB" addr add "$SBX_SWARM_UNDERLAY.1/24" dev br0
 	ip -n "$HUB" link set br0 up
-	local n ns
-	for n in "${SBX_SWARM_NODES[@]}"; do
-		ns=$(sbx_swarm_netns "$n")
-		ip netns add "$ns"
-		ip -n "$ns" link set lo up
-		ip -n "$HUB" link add "v$n" type veth peer name eth0 netns "$ns"
-		ip -n "$HUB" link set "v$n" master br0 up
-		ip -n "$ns" addr add "$(sbx_swarm_addr "$n")/24" dev eth0
-		ip -n "$ns" link set eth0 up
-		ip -n "$ns" route add default via "$SBX_SWARM_UNDERLAY.1"
-	done
+	local n
+	for n in "${SBX_SWARM_NODES[@]}"; do node_net_up "$n"; done
 }
 
 net_down() {
 	local ns
-	for ns in "$HUB" $(for n in "${SBX_SWARM_NODES[@]}"; do sbx_swarm_netns "$n"; done); do
+	for ns in "$HUB" $(for n in "${SBX_SWARM_NODES[@]}" "$EXTRA"; do sbx_swarm_netns "$n"; done); do
 		if [ -e "/run/netns/$ns" ]; then ip netns del "$ns"; fi
 	done
 }
@@ -224,10 +230,40 @@ up() {
 	return 1
 }
 
+# n4 joins as a worker (no sshbox there: a node joining later, for the
+# fences already in place) and leaves again; it keeps no state.
+join() {
+	healthy || { echo "swarm: the bed is not up" >&2; return 1; }
+	[ -e "/run/netns/$(sbx_swarm_netns "$EXTRA")" ] || node_net_up "$EXTRA"
+	start_node "$EXTRA"
+	local token
+	token=$(api n1 GET /swarm | jq -r .JoinTokens.Worker)
+	api "$EXTRA" POST /swarm/join "$(jq -nc --arg a "$(sbx_swarm_addr "$EXTRA")" \
+		--arg m "$(sbx_swarm_addr n1):2377" --arg t "$token" \
+		'{ListenAddr: ($a + ":2377"), AdvertiseAddr: $a, RemoteAddrs: [$m], JoinToken: $t}')" >/dev/null
+}
+
+leave() {
+	local id
+	if answers "$EXTRA"; then
+		id=$(api "$EXTRA" GET /info | jq -r '.Swarm.NodeID // empty')
+		SBX_API_TIMEOUT=10 api "$EXTRA" POST '/swarm/leave?force=1' >/dev/null 2>&1 || true
+		[ -z "$id" ] || SBX_API_TIMEOUT=10 api n1 DELETE "/nodes/$id?force=1" >/dev/null 2>&1 || true
+	fi
+	stop_node "$EXTRA" TERM
+	kill_leftovers "$EXTRA"
+	rm -rf "${S:?}/$EXTRA"
+	if [ -e "/run/netns/$(sbx_swarm_netns "$EXTRA")" ]; then
+		ip netns del "$(sbx_swarm_netns "$EXTRA")"
+		ip -n "$HUB" link del "v$EXTRA" 2>/dev/null || true
+	fi
+}
+
 down() {
 	local n
 	# sshbox's watchdogs and sshds on the nodes (swarm-sshbox.sh) go first.
 	"$SRC/tests/bed/swarm-sshbox.sh" down
+	leave
 	for n in "${SBX_SWARM_NODES[@]}"; do
 		# Leaving first: the node's task containers go with the swarm.
 		if answers "$n"; then
@@ -283,5 +319,7 @@ purge)
 status) status ;;
 kill) node_arg "${2:-}"; stop_node "$2" KILL ;;
 start) node_arg "${2:-}"; start_node "$2" ;;
-*) echo "swarm.sh: unknown action \"${1:-}\" (up, down, purge, status, kill NODE, start NODE)" >&2; exit 2 ;;
+join) join ;;
+leave) leave ;;
+*) echo "swarm.sh: unknown action \"${1:-}\" (up, down, purge, status, kill NODE, start NODE, join, leave)" >&2; exit 2 ;;
 esac
