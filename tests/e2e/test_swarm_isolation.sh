@@ -101,7 +101,8 @@ for f in b_touch b_append b_chmod b_rename b_renamemnt b_remount b_remount_bind 
 	c_append c_chmod c_rename c_remount c_umount c_bind c_tmpfs f_remount f_umount unshare; do
 	expect_eq "from alice's task as root, $f fails" no "$(field $f)"
 done
-expect_eq "n2's state dir and the bundle are unchanged on the host" "$before" "$(host_state)"
+same_state() { diff <(printf '%s\n' "$before") <(host_state); } # prints what changed
+check "n2's state dir and the bundle are unchanged on the host" same_state
 host_sshd=$(sha256sum "$ST/bundles/current/sshd" | cut -d' ' -f1)
 # shellcheck disable=SC2016 # expands in the container
 out=$(sw_ssh n3 $a 'readlink /proc/$PPID/exe; sha256sum /.sshbox/sshd/sshd | cut -d" " -f1' 2>&1)
