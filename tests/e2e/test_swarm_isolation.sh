@@ -56,8 +56,8 @@ expect_eq "no container on any node publishes a port" 0 "$published"
 
 # The binds of alice's task, attacked from inside as root (must-show 7 on a
 # swarm, as e2e_anyimage and e2e_isolation do on one host): the bundled sshd
-# (/.sshbox/sshd, from n2's state dir), the in-container commands, the flag
-# dir, /run/sshd. Judged from the host: n2's state dir and the bundle's
+# (/.sshbox/sshd, from n2's state dir), the in-container commands, the fence
+# token dir, the flag dir, /run/sshd. Judged from the host: n2's state dir and the bundle's
 # checksums before and after.
 ST=$SBX_SWARM_DIR/sshbox/n2/state
 host_state() { # what alice must not change on n2 (flag dirs aside: names are hers to make)
@@ -68,7 +68,7 @@ before=$(host_state)
 check "(n2's state has the bundle and alice's commands)" grep -q " bundles/current/sshd$" <<<"$before"
 # shellcheck disable=SC2016 # the probe runs in the container
 probe=$(sw_ssh n1 $a 'r() { if "$@" >/dev/null 2>&1; then echo "$n=yes"; else echo "$n=no"; fi; }
-B=/.sshbox/sshd D=/usr/local/bin/daemon
+B=/.sshbox/sshd D=/usr/local/bin/daemon G=/.sshbox/fence
 echo planted >/tmp/planted; mkdir -p /tmp/empty
 n=ctl r touch /root/probe-ctl
 n=b_touch r touch $B/planted
@@ -89,6 +89,9 @@ n=c_remount r mount -o remount,rw,bind $D
 n=c_umount r umount $D
 n=c_bind r mount --bind /tmp/planted $D
 n=c_tmpfs r mount -t tmpfs none /usr/local/bin
+n=g_touch r touch $G/forged
+n=g_remount r mount -o remount,rw,bind $G
+n=g_umount r umount $G
 n=f_remount r mount -o remount,size=100m /run/sshbox
 n=f_umount r umount /run/sshbox
 n=unshare r unshare -m true
@@ -98,7 +101,7 @@ field() { sed -n "s/^$1=//p" <<<"$probe"; }
 expect_eq "(the probe can say yes: alice writes her home)" yes "$(field ctl)"
 expect_eq "alice's bundle bind is read-only" yes "$(field ro)"
 for f in b_touch b_append b_chmod b_rename b_renamemnt b_remount b_remount_bind b_umount b_umount_lazy b_tmpfs b_bind \
-	c_append c_chmod c_rename c_remount c_umount c_bind c_tmpfs f_remount f_umount unshare; do
+	c_append c_chmod c_rename c_remount c_umount c_bind c_tmpfs g_touch g_remount g_umount f_remount f_umount unshare; do
 	expect_eq "from alice's task as root, $f fails" no "$(field $f)"
 done
 same_state() { diff <(printf '%s\n' "$before") <(host_state); } # prints what changed
