@@ -6,9 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "b64.h"
 #include "kvfile.h"
 #include "names.h"
+#include "swarm_blob.h"
 
 #define PROVISION_TIMEOUT_S 30
 #define KEY_MAX             8192
@@ -44,41 +44,6 @@ static int ensure_network(struct engine *e, const struct config *cfg, struct err
 	int rc = engine_call(e, "POST", "/networks/create", body, PROVISION_TIMEOUT_S, ok,
 	                     "create the instance's overlay network", NULL, err);
 	json_decref(body);
-	return rc;
-}
-
-/* A secret or config (kind "secrets"/"configs") named name with data;
- * an existing one of that name is kept (they are immutable). */
-static int ensure_blob(struct engine *e, const struct config *cfg, const char *kind,
-                       const char *name, const char *data, char *ret_id, size_t id_size,
-                       struct err *err)
-{
-	char enc[KEY_MAX * 2], path[200];
-	if (b64_encode(data, strlen(data), enc, sizeof(enc), err) < 0)
-		return -1;
-	json_t *body = json_pack("{s:s,s:s,s:{s:s}}", "Name", name, "Data", enc, "Labels",
-	                         SWARM_LABEL_INSTANCE, cfg->instance);
-	snprintf(path, sizeof(path), "/%s/create", kind);
-	long status = 0;
-	json_t *answer = NULL;
-	int rc = engine_request(e, "POST", path, body, PROVISION_TIMEOUT_S, &status, &answer, err);
-	json_decref(body);
-	static const long ok[] = {200, 201, 0};
-	if (rc == 0 && status == 409) {
-		json_decref(answer);
-		answer = NULL;
-		snprintf(path, sizeof(path), "/%s/%s", kind, name);
-		rc = engine_call(e, "GET", path, NULL, PROVISION_TIMEOUT_S, ok,
-		                 "read a swarm secret or config", &answer, err);
-	} else if (rc == 0) {
-		rc = engine_expect(status, answer, ok, "create a swarm secret or config", err);
-	}
-	const char *id = json_string_value(json_object_get(answer, "ID"));
-	if (rc == 0 && id == NULL)
-		rc = err_set(err, EPROTO, "swarm secret or config \"%s\" has no ID", name);
-	if (rc == 0)
-		snprintf(ret_id, id_size, "%s", id);
-	json_decref(answer);
 	return rc;
 }
 
@@ -137,47 +102,19 @@ static int read_state(const struct config *cfg, const char *user, const char *le
 	return kv_read_file(path, 1, buf, size, &len, err);
 }
 
-int swarm_provision(struct engine *e, const struct config *cfg, const char *user,
-                    const struct user_record *rec, const char *node, struct err *err)
+/* The service at 0 replicas, using the secret and configs of ids. */
+static int create_service(struct engine *e, const struct config *cfg, const char *user,
+                          const struct user_record *rec, const char *home, const char *hostpub,
+                          const char *text, char ids[SWARM_BLOBS][80], struct err *err)
 {
-	json_t *old = NULL;
-	int found = swarm_service_get(e, cfg, user, &old, err);
-	json_decref(old);
-	if (found != 0)
-		return found < 0 ? -1 : 0; /* createuser again: the cluster state stays */
-	char home[64], hostkey[KEY_MAX], hostpub[1024], authkeys[KEY_MAX], inner[KEY_MAX];
-	char text[8192], svc[128], secret[160], authcfg[160], innercfg[160], volume[128], net[128];
-	size_t len;
-	if (node != NULL && node[0] != '\0')
-		snprintf(home, sizeof(home), "%s", node);
-	else if (least_loaded(e, cfg, home, sizeof(home), err) < 0)
-		return -1;
-	if (read_state(cfg, user, "etc/ssh_host_ed25519_key", hostkey, sizeof(hostkey), err) < 0 ||
-	    read_state(cfg, user, "etc/ssh_host_ed25519_key.pub", hostpub, sizeof(hostpub), err) <
-	        0 ||
-	    read_state(cfg, user, "etc/authorized_keys", authkeys, sizeof(authkeys), err) < 0 ||
-	    read_state(cfg, user, "inner_key", inner, sizeof(inner), err) < 0 ||
-	    record_format(user, rec, text, sizeof(text), &len, err) < 0)
-		return -1;
-	hostpub[strcspn(hostpub, "\n")] = '\0';
+	char svc[128], volume[128], net[128], constraint[128], names[SWARM_BLOBS][160];
+	for (int b = 0; b < SWARM_BLOBS; b++)
+		if (swarm_blob_name(cfg, user, (enum swarm_blob)b, names[b], sizeof(names[b]),
+		                    err) < 0)
+			return -1;
 	box_container_name(cfg->instance, user, svc, sizeof(svc));
 	box_volume_name(cfg->instance, user, volume, sizeof(volume));
 	swarm_network_name(cfg, net, sizeof(net));
-	snprintf(secret, sizeof(secret), "%s-hostkey-%s", cfg->instance, user);
-	snprintf(authcfg, sizeof(authcfg), "%s-authkeys-%s", cfg->instance, user);
-	snprintf(innercfg, sizeof(innercfg), "%s-innerkey-%s", cfg->instance, user);
-	char secret_id[80], authcfg_id[80], innercfg_id[80];
-	if (ensure_network(e, cfg, err) < 0 ||
-	    ensure_blob(e, cfg, "secrets", secret, hostkey, secret_id, sizeof(secret_id), err) <
-	        0 ||
-	    ensure_blob(e, cfg, "configs", authcfg, authkeys, authcfg_id, sizeof(authcfg_id), err) <
-	        0 ||
-	    ensure_blob(e, cfg, "configs", innercfg, inner, innercfg_id, sizeof(innercfg_id), err) <
-	        0)
-		return -1;
-	memset(hostkey, 0, sizeof(hostkey));
-	memset(inner, 0, sizeof(inner));
-	char constraint[128];
 	snprintf(constraint, sizeof(constraint), "node.labels.%s==%s", SWARM_LABEL_NODE, home);
 	/* The watchdog completes the ContainerSpec (sshd, capabilities,
 	 * limits) at the first login: it owns the container's spec, as on a
@@ -197,9 +134,10 @@ int swarm_provision(struct engine *e, const struct config *cfg, const char *user
 	    "TaskTemplate", "ContainerSpec", "Image", rec->image, "Labels", SWARM_CLABEL_INSTANCE,
 	    cfg->instance, SWARM_CLABEL_USER, user, "Mounts", "Type", "volume", "Source", volume,
 	    "Target", "/root", "Secrets", "File", "Name", "/etc/sshbox/ssh_host_ed25519_key", "UID",
-	    "0", "GID", "0", "Mode", 0400, "SecretName", secret, "SecretID", secret_id, "Configs",
-	    "File", "Name", "/etc/sshbox/authorized_keys", "UID", "0", "GID", "0", "Mode", 0444,
-	    "ConfigName", authcfg, "ConfigID", authcfg_id, "Placement", "Constraints", constraint,
+	    "0", "GID", "0", "Mode", 0400, "SecretName", names[SWARM_BLOB_HOSTKEY], "SecretID",
+	    ids[SWARM_BLOB_HOSTKEY], "Configs", "File", "Name", "/etc/sshbox/authorized_keys",
+	    "UID", "0", "GID", "0", "Mode", 0444, "ConfigName", names[SWARM_BLOB_AUTHKEYS],
+	    "ConfigID", ids[SWARM_BLOB_AUTHKEYS], "Placement", "Constraints", constraint,
 	    "Networks", "Target", net, "RestartPolicy", "Condition", "any", "Delay",
 	    (json_int_t)2000000000, "Mode", "Replicated", "Replicas", 0, "EndpointSpec", "Mode",
 	    "dnsrr");
@@ -212,6 +150,52 @@ int swarm_provision(struct engine *e, const struct config *cfg, const char *user
 	return rc;
 }
 
+int swarm_provision(struct engine *e, const struct config *cfg, const char *user,
+                    const struct user_record *rec, const char *node, struct err *err)
+{
+	json_t *old = NULL;
+	int found = swarm_service_get(e, cfg, user, &old, err);
+	json_decref(old);
+	if (found != 0)
+		return found < 0 ? -1 : 0; /* createuser again: the cluster state stays */
+	char home[64], hostpub[1024], text[8192];
+	char data[SWARM_BLOBS][KEY_MAX], ids[SWARM_BLOBS][80];
+	static const char *const files[SWARM_BLOBS] = {
+	    [SWARM_BLOB_HOSTKEY] = "etc/ssh_host_ed25519_key",
+	    [SWARM_BLOB_AUTHKEYS] = "etc/authorized_keys",
+	    [SWARM_BLOB_INNERKEY] = "inner_key"};
+	size_t len;
+	int made = 0, rc = -1;
+	if (node != NULL && node[0] != '\0')
+		snprintf(home, sizeof(home), "%s", node);
+	else if (least_loaded(e, cfg, home, sizeof(home), err) < 0)
+		return -1;
+	if (read_state(cfg, user, "etc/ssh_host_ed25519_key.pub", hostpub, sizeof(hostpub), err) <
+	        0 ||
+	    record_format(user, rec, text, sizeof(text), &len, err) < 0)
+		return -1;
+	hostpub[strcspn(hostpub, "\n")] = '\0';
+	for (int b = 0; b < SWARM_BLOBS; b++)
+		if (read_state(cfg, user, files[b], data[b], sizeof(data[b]), err) < 0)
+			goto out;
+	/* With no service, anything of this user's left by an earlier failed
+	 * createuser holds older keys: it goes before this attempt's. */
+	if (ensure_network(e, cfg, err) < 0 || swarm_blob_clear_leftovers(e, cfg, user, err) < 0)
+		goto out;
+	for (; made < SWARM_BLOBS; made++)
+		if (swarm_blob_create(e, cfg, user, (enum swarm_blob)made, data[made], ids[made],
+		                      sizeof(ids[made]), err) < 0)
+			goto out;
+	rc = create_service(e, cfg, user, rec, home, hostpub, text, ids, err);
+out:
+	memset(data, 0, sizeof(data));
+	/* A failed attempt takes back what it created: the next createuser
+	 * makes new keys, and swarm keeps secrets and configs immutable. */
+	while (rc < 0 && made-- > 0)
+		swarm_blob_drop(e, (enum swarm_blob)made, ids[made]);
+	return rc;
+}
+
 int swarm_deprovision(struct engine *e, const struct config *cfg, const char *user, struct err *err)
 {
 	char path[300], name[160];
@@ -221,22 +205,5 @@ int swarm_deprovision(struct engine *e, const struct config *cfg, const char *us
 	if (engine_call(e, "DELETE", path, NULL, PROVISION_TIMEOUT_S, ok,
 	                "remove the user's swarm service", NULL, err) < 0)
 		return -1;
-	/* A secret or config still used by a task being removed is refused for
-	 * a moment: try again briefly. */
-	static const char *const kinds[][2] = {
-	    {"secrets", "hostkey"}, {"configs", "authkeys"}, {"configs", "innerkey"}};
-	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-		snprintf(path, sizeof(path), "/%s/%s-%s-%s", kinds[i][0], cfg->instance,
-		         kinds[i][1], user);
-		int rc = -1;
-		for (int tries = 0; tries < 50 && rc < 0; tries++) {
-			rc = engine_call(e, "DELETE", path, NULL, PROVISION_TIMEOUT_S, ok,
-			                 "remove the user's swarm secret or config", NULL, err);
-			if (rc < 0)
-				usleep(200 * 1000);
-		}
-		if (rc < 0)
-			return -1;
-	}
-	return 0;
+	return swarm_blob_remove_all(e, cfg, user, err);
 }
