@@ -118,7 +118,7 @@ static void scan_passwd(const char *p, size_t len, int *root, int *sshd, long *u
 			if (digits > 0 && (d == eol || *d == ':') && v >= *uid && v < SYS_UID_END)
 				*uid = v + 1;
 		}
-		p = eol + 1;
+		p = nl ? nl + 1 : end;
 	}
 }
 

@@ -13,8 +13,8 @@
  * the spec changes what isolates a container. A stopped container of an
  * older spec is re-created (after a commit, so nothing in it is lost). */
 #define BOX_SPEC_VERSION                                                                           \
-	4 /* 2: isolated network, fence, capabilities; 3: FUSE without SYS_ADMIN;                  \
-	     4: the bundled sshd (watchdog/bundle.h) */
+	5 /* 2: isolated network, fence, capabilities; 3: FUSE without SYS_ADMIN;                  \
+	     4: the bundled sshd (watchdog/bundle.h); 5: no image HEALTHCHECK */
 
 struct container_info {
 	char id[65];

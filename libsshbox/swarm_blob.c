@@ -85,7 +85,7 @@ void swarm_blob_drop(struct engine *e, enum swarm_blob b, const char *id)
 /* 1 when the blob named name is this instance's and, if labelled with a
  * user, this user's; 0 when it is missing or not ours; -1 on error. */
 static int ours(struct engine *e, const struct config *cfg, const char *user, enum swarm_blob b,
-                const char *name, struct err *err)
+                const char *name, char *ret_id, size_t id_size, struct err *err)
 {
 	char path[200];
 	long status = 0;
@@ -107,6 +107,12 @@ static int ours(struct engine *e, const struct config *cfg, const char *user, en
 	int mine = inst != NULL && strcmp(inst, cfg->instance) == 0 &&
 	           (owner == NULL || strcmp(owner, user) == 0) && got != NULL &&
 	           strcmp(got, name) == 0;
+	const char *id = json_string_value(json_object_get(blob, "ID"));
+	if (mine && (id == NULL || strlen(id) >= id_size ||
+	             strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789") != strlen(id)))
+		mine = err_set(err, EBADMSG, "the swarm %s \"%s\" has no usable ID", noun(b), name);
+	else if (mine)
+		snprintf(ret_id, id_size, "%s", id);
 	json_decref(blob);
 	return mine;
 }
@@ -116,13 +122,14 @@ static int ours(struct engine *e, const struct config *cfg, const char *user, en
 static int remove_ours(struct engine *e, const struct config *cfg, const char *user,
                        enum swarm_blob b, int tries, struct err *err)
 {
-	char name[160], path[200];
+	char name[160], id[80], path[200];
 	if (swarm_blob_name(cfg, user, b, name, sizeof(name), err) < 0)
 		return -1;
-	int mine = ours(e, cfg, user, b, name, err);
+	int mine = ours(e, cfg, user, b, name, id, sizeof(id), err);
 	if (mine <= 0)
 		return mine;
-	snprintf(path, sizeof(path), "/%s/%s", kinds[b], name);
+	/* By the ID just judged: not whatever carries the name by then. */
+	snprintf(path, sizeof(path), "/%s/%s", kinds[b], id);
 	static const long ok[] = {200, 204, 404, 0};
 	int rc = -1;
 	for (int i = 0; i < tries && rc < 0; i++) {

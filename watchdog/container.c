@@ -123,11 +123,14 @@ static json_t *create_body(const struct config *cfg, const char *user,
 		json_object_set_new(
 		    host, "PortBindings",
 		    json_pack("{s:[{s:s,s:s}]}", "22/tcp", "HostIp", "127.0.0.1", "HostPort", ""));
-	/* An Entrypoint of its own: the image's Cmd is not appended. */
-	return json_pack("{s:s, s:s, s:o, s:o, s:{s:{}}, s:[s], s:o}", "Image", image, "Hostname",
-	                 hostname, "Entrypoint", string_array(sshd_command), "Labels",
+	/* An Entrypoint of its own: the image's Cmd is not appended. No
+	 * HEALTHCHECK of the image: the engine would exec it in the container
+	 * from its start, before the fence, and the user can replace what it
+	 * runs. */
+	return json_pack("{s:s, s:s, s:o, s:o, s:{s:{}}, s:[s], s:{s:[s]}, s:o}", "Image", image,
+	                 "Hostname", hostname, "Entrypoint", string_array(sshd_command), "Labels",
 	                 container_labels(cfg, user), "ExposedPorts", "22/tcp", "Env", "SSHBOX=1",
-	                 "HostConfig", host);
+	                 "Healthcheck", "Test", "NONE", "HostConfig", host);
 }
 
 /* The user's committed image when there is one, else the record's. */

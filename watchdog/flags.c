@@ -11,6 +11,7 @@
 #include <sys/inotify.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -62,8 +63,19 @@ static int mount_flag_fs(const char *dir, struct err *err)
 	snprintf(up, sizeof(up), "%s/..", dir);
 	if (statfs(dir, &fs) < 0 || stat(dir, &here) < 0 || stat(up, &parent) < 0)
 		return err_sys(err, errno, "cannot inspect %s", dir);
-	if (fs.f_type == TMPFS_MAGIC && here.st_dev != parent.st_dev)
-		return 0; /* mounted already (by an earlier watchdog) */
+	/* Mounted already (by an earlier watchdog): kept only as sshbox mounts
+	 * it. noexec matters: a container's image decides where its mount
+	 * points resolve (a symlinked /.sshbox), so nothing written here may
+	 * ever run as the bundle would. */
+	if (fs.f_type == TMPFS_MAGIC && here.st_dev != parent.st_dev) {
+		unsigned long want = ST_NOSUID | ST_NODEV | ST_NOEXEC;
+		if ((fs.f_flags & want) == want)
+			return 0;
+		if (mount(NULL, dir, NULL, MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+			return err_sys(err, errno,
+			               "cannot remount the flag file system on %s noexec", dir);
+		return 0;
+	}
 	if (mount(FLAGS_FS_SOURCE, dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 	          "size=" FLAGS_FS_SIZE ",nr_inodes=" FLAGS_FS_INODES ",mode=0755") < 0)
 		return err_sys(err, errno, "cannot mount the flag file system on %s", dir);

@@ -104,15 +104,25 @@ static unsigned long long signature(const char *const *list)
 
 /* The list, re-read when older than NODES_CHECK_MS: 0, or -1 with err
  * (E2BIG, EADDRNOTAVAIL: no fence without a hole can be made; else the
- * engine did not answer). The last good list stays meanwhile. */
+ * engine did not answer). A failure is kept as long as a list would be, so
+ * a round of many tasks asks once; the last good list stays meanwhile. */
 static int nodes_now(struct engine *e, struct err *err)
 {
 	static char addrs[NODES_MAX][48];
 	static const char *list[NODES_MAX + 1];
-	if (nodes.sig != 0 && mono_ms() - nodes.read_at < NODES_CHECK_MS)
-		return 0;
-	if (node_addrs(e, addrs, list, err) < 0)
+	static struct err failed;
+	if (nodes.read_at != 0 && mono_ms() - nodes.read_at < NODES_CHECK_MS) {
+		if (failed.code == 0)
+			return 0;
+		*err = failed;
 		return -1;
+	}
+	nodes.read_at = mono_ms();
+	memset(&failed, 0, sizeof(failed));
+	if (node_addrs(e, addrs, list, &failed) < 0) {
+		*err = failed;
+		return -1;
+	}
 	int n = 0;
 	for (; list[n] != NULL; n++) {
 		snprintf(nodes.addrs[n], sizeof(nodes.addrs[n]), "%s", list[n]);
@@ -120,7 +130,6 @@ static int nodes_now(struct engine *e, struct err *err)
 	}
 	nodes.list[n] = NULL;
 	nodes.sig = signature(nodes.list);
-	nodes.read_at = mono_ms();
 	return 0;
 }
 
@@ -173,9 +182,12 @@ void swarm_fence_renew(struct engine *e, const char *user, const char *container
 	static long long next_err_log;
 	struct err err = {0};
 	if (nodes_now(e, &err) < 0) {
-		/* A node without a usable address joined: the fences in place
-		 * keep the nodes they hold; new tasks are stopped (swarm_fence). */
-		if (mono_ms() >= next_err_log) {
+		/* A node without a usable address joined, or too many: no fence
+		 * without a hole can be made, so the task stops (as a new one
+		 * would); an engine that did not answer is asked again later. */
+		if (err.code == E2BIG || err.code == EADDRNOTAVAIL) {
+			stop_unfenced(e, user, container, err.msg);
+		} else if (mono_ms() >= next_err_log) {
 			log_err("cannot renew the fences with the swarm's nodes: %s", err.msg);
 			next_err_log = mono_ms() + 30000;
 		}

@@ -60,6 +60,9 @@ void swarm_sshd_spec(const char *home_state_dir, const char *user, json_t *cs)
 		json_object_set_new(cs, "Env", env);
 	}
 	json_array_append_new(env, json_string(TASK_ENV "={{.Task.ID}}"));
+	/* Nothing but the gate runs before the fence: not the image's
+	 * HEALTHCHECK either (the engine execs it from the start). */
+	json_object_set_new(cs, "Healthcheck", json_pack("{s:[s]}", "Test", "NONE"));
 	json_object_set_new(cs, "Command",
 	                    json_pack("[s,s,s,s,s,s,s,s]", BUNDLE_MOUNT "/" BUNDLE_GATE,
 	                              SWARM_FENCE_MOUNT, "--", BUNDLE_MOUNT "/sshd", "-D", "-e",

@@ -157,9 +157,9 @@ tar -C "$T/etc" -c before-upgrade | curl -sS --max-time 60 --unix-socket "$SBX_E
 	"http://localhost/v1.41/containers/$name/archive?path=/etc"
 expect_eq "an old-spec container stands in for alice's" null "$(container_field $a '.Config.Labels["sshbox.spec"]')"
 expect_eq "alice's next login works, with what was in the old container" kept "$(sbx_ssh $a 'cat /etc/before-upgrade')"
-expect_eq "her container was re-created with the current spec" 4 "$(container_field $a '.Config.Labels["sshbox.spec"]')"
+expect_eq "her container was re-created with the current spec" 5 "$(container_field $a '.Config.Labels["sshbox.spec"]')"
 expect_eq "on the instance network" "$net" "$(networks $a)"
 capeff=$(sbx_ssh $a "awk '/^CapEff/ {print \$2}' /proc/self/status")
 expect_eq "without SYS_ADMIN" 0 $(((16#$capeff >> 21) & 1))
-check "the watchdog said so" grep -q "user \"$a\": container .* of spec 0 saved as .* and re-created with spec 4" "$SBX_ROOT/watchdog.log"
+check "the watchdog said so" grep -q "user \"$a\": container .* of spec 0 saved as .* and re-created with spec 5" "$SBX_ROOT/watchdog.log"
 finish
