@@ -62,6 +62,8 @@ check "and n2 saves her layer, /bin/sh with it" wait_for 40 saved
 # The next start is from that layer: her login lands after the fence.
 expect_eq "the task's first process is sshbox's gate" /.sshbox/sshd/gate \
 	"$(sw_service $E | jq -r '.Spec.TaskTemplate.ContainerSpec.Command[0]')"
+expect_eq "and no HEALTHCHECK of the image runs in it (the engine would exec it before the fence)" NONE \
+	"$(sw_service $E | jq -r '.Spec.TaskTemplate.ContainerSpec.Healthcheck.Test[0]')"
 out=$(sw_ssh n1 $E 'head -c 11 /bin/sh; echo; cat /root/attempts 2>/dev/null' 2>&1)
 expect_eq "her next login runs in the container with her /bin/sh" "#!/bin/dash" "$(head -1 <<<"$out")"
 attempts=$(sed 1d <<<"$out")
