@@ -95,7 +95,7 @@ int swarm_sshd_release(const struct config *cfg, const char *user, const char *t
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (dfd < 0)
 		return err_sys(err, errno, "cannot open %s", dir);
-	DIR *d = fdopendir(dup(dfd));
+	DIR *d = fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 0));
 	struct dirent *de;
 	while (d != NULL && (de = readdir(d)) != NULL)
 		if (de->d_name[0] != '.' && strcmp(de->d_name, task) != 0)
