@@ -20,6 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "err.h"
+#include "kvfile.h"
+
 #define WAIT_S        300 /* then exit: swarm starts a new task */
 #define POLL_MS       50
 #define PASSWD        "/etc/passwd"
@@ -66,32 +69,6 @@ static int wait_fence(const char *dir, const char *task)
 	return 0;
 }
 
-/* The whole of /etc/passwd (a regular file, at most PASSWD_MAX) into buf;
- * its length, 0 when there is none, -1 when it cannot be used. */
-static ssize_t read_passwd(char *buf, size_t size)
-{
-	int fd = open(PASSWD, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -1;
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size >= (off_t)size) {
-		close(fd);
-		errno = EINVAL;
-		return -1;
-	}
-	size_t got = 0;
-	for (;;) {
-		ssize_t r = read(fd, buf + got, size - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	close(fd);
-	return (ssize_t)got;
-}
-
 /* What passwd holds: root, sshd, and sshd's uid if added: one above the
  * highest system uid there (SYS_UID_FIRST..SYS_UID_END-1). */
 static void scan_passwd(const char *p, size_t len, int *root, int *sshd, long *uid)
@@ -127,14 +104,16 @@ static void scan_passwd(const char *p, size_t len, int *root, int *sshd, long *u
 static void ensure_users(void)
 {
 	static char buf[PASSWD_MAX];
-	ssize_t len = read_passwd(buf, sizeof(buf));
-	if (len < 0) {
-		fprintf(stderr, "sshbox-gate: cannot read %s: %s\n", PASSWD, strerror(errno));
+	size_t len = 0;
+	struct err err = {0};
+	/* A regular file only (a FIFO in its place must not hang the start). */
+	if (kv_read_file(PASSWD, 0, buf, sizeof(buf), &len, &err) < 0 && err.code != ENOENT) {
+		fprintf(stderr, "sshbox-gate: %s\n", err.msg);
 		return;
 	}
 	int root, sshd;
 	long uid;
-	scan_passwd(buf, (size_t)len, &root, &sshd, &uid);
+	scan_passwd(buf, len, &root, &sshd, &uid);
 	if (root && sshd)
 		return;
 	char add[256];
