@@ -77,6 +77,15 @@ sw_cleanup() {
 	done
 	return 0
 }
+# sw_images_gone KIND USER: the user's image INSTANCE-KIND:USER (user: a
+# commit, layer: the saved layer) removed from every node.
+sw_images_gone() {
+	local n
+	for n in "${SBX_SWARM_NODES[@]}"; do
+		api "$n" DELETE "/images/$SBX_SWARM_INSTANCE-$1:$2?force=1" >/dev/null 2>&1
+	done
+	return 0
+}
 # sw_admin NODE ARGS...: the admin CLI on that node (its sshbox.conf, in its
 # network namespace, as an admin on that host).
 sw_admin() {

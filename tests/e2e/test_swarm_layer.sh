@@ -11,15 +11,9 @@
 began=$SECONDS
 L=sbt-sw-lena
 LAYER=$SBX_SWARM_INSTANCE-layer:$L
-images_gone() {
-	local n
-	for n in "${SBX_SWARM_NODES[@]}"; do
-		api "$n" DELETE "/images/$LAYER?force=1" >/dev/null 2>&1
-	done
-}
-trap 'sw_cleanup $L; images_gone; rm -rf "$T"' EXIT
+trap 'sw_cleanup $L; sw_images_gone layer $L; rm -rf "$T"' EXIT
 sw_cleanup $L
-images_gone
+sw_images_gone layer $L
 label() { sw_service $L | jq -r --arg k "$1" '.Spec.Labels[$k] // empty'; } # KEY
 saved() { [ -z "$(label sshbox.saving)" ] && [ -n "$(label sshbox.layer)" ]; }
 marked() { [ -n "$(label sshbox.saving)" ]; }

@@ -11,17 +11,10 @@
 . "$(dirname "$0")/swarm-lib.sh"
 began=$SECONDS
 E=sbt-sw-eve V=sbt-sw-vic
-LAYER=$SBX_SWARM_INSTANCE-layer:$E
-images_gone() {
-	local n
-	for n in "${SBX_SWARM_NODES[@]}"; do
-		api "$n" DELETE "/images/$LAYER?force=1" >/dev/null 2>&1
-	done
-}
 holder=
-trap '[ -n "$holder" ] && kill "$holder" 2>/dev/null; sw_cleanup $E $V; images_gone; rm -rf "$T"' EXIT
+trap '[ -n "$holder" ] && kill "$holder" 2>/dev/null; sw_cleanup $E $V; sw_images_gone layer $E; rm -rf "$T"' EXIT
 sw_cleanup $E $V
-images_gone
+sw_images_gone layer $E
 check "eve (home n2) and vic (home n3) are provisioned" \
 	quiet eval "sw_user $E n2 && sw_user $V n3"
 gcc -static -O2 -o "$T/netprobe" "$(dirname "$0")/tools/netprobe.c" || { not_ok "netprobe builds"; finish; }

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/swarm-lib.sh"
 began=$SECONDS
 E=sbt-sw-erin
-trap 'sw_cleanup $E; for n in "${SBX_SWARM_NODES[@]}"; do api "$n" DELETE "/images/$SBX_SWARM_INSTANCE-user:$E?force=1" >/dev/null 2>&1; done; rm -rf "$T"' EXIT
+trap 'sw_cleanup $E; sw_images_gone user $E; rm -rf "$T"' EXIT
 sw_cleanup $E
 check "erin is provisioned with home n3" sw_user $E n3
 
