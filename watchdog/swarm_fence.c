@@ -81,13 +81,14 @@ static int node_addrs(struct engine *e, char addrs[][48], const char **ret_list,
 	return rc;
 }
 
-/* The swarm's node addresses as last read, and an order-free signature of
- * them (0: not read yet). */
+/* The swarm's node addresses as last read, with an order-free signature of
+ * the last list read whole (0: none yet), or why that read failed. */
 static struct {
 	char addrs[NODES_MAX][48];
 	const char *list[NODES_MAX + 1];
 	unsigned long long sig;
 	long long read_at;
+	struct err failed;
 } nodes;
 
 static unsigned long long signature(const char *const *list)
@@ -105,32 +106,22 @@ static unsigned long long signature(const char *const *list)
 /* The list, re-read when older than NODES_CHECK_MS: 0, or -1 with err
  * (E2BIG, EADDRNOTAVAIL: no fence without a hole can be made; else the
  * engine did not answer). A failure is kept as long as a list would be, so
- * a round of many tasks asks once; the last good list stays meanwhile. */
+ * a round of many tasks asks once; the list, partly read then, is used
+ * only after a read succeeds. */
 static int nodes_now(struct engine *e, struct err *err)
 {
-	static char addrs[NODES_MAX][48];
-	static const char *list[NODES_MAX + 1];
-	static struct err failed;
-	if (nodes.read_at != 0 && mono_ms() - nodes.read_at < NODES_CHECK_MS) {
-		if (failed.code == 0)
-			return 0;
-		*err = failed;
-		return -1;
+	if (nodes.read_at == 0 || mono_ms() - nodes.read_at >= NODES_CHECK_MS) {
+		nodes.read_at = mono_ms();
+		memset(&nodes.failed, 0, sizeof(nodes.failed));
+		if (node_addrs(e, nodes.addrs, nodes.list, &nodes.failed) == 0)
+			nodes.sig = signature(nodes.list);
+		else if (nodes.failed.code == 0)
+			nodes.failed.code = EIO;
 	}
-	nodes.read_at = mono_ms();
-	memset(&failed, 0, sizeof(failed));
-	if (node_addrs(e, addrs, list, &failed) < 0) {
-		*err = failed;
-		return -1;
-	}
-	int n = 0;
-	for (; list[n] != NULL; n++) {
-		snprintf(nodes.addrs[n], sizeof(nodes.addrs[n]), "%s", list[n]);
-		nodes.list[n] = nodes.addrs[n];
-	}
-	nodes.list[n] = NULL;
-	nodes.sig = signature(nodes.list);
-	return 0;
+	if (nodes.failed.code == 0)
+		return 0;
+	*err = nodes.failed;
+	return -1;
 }
 
 static void stop_unfenced(struct engine *e, const char *user, const char *container,
