@@ -37,6 +37,9 @@
  * stop left to be saved, and the saved image's id (INSTANCE-layer:USER). */
 #define SWARM_LABEL_SAVING "sshbox.saving"
 #define SWARM_LABEL_LAYER  "sshbox.layer"
+/* Task containers whose save failed every retry, kept on the home node for
+ * the admin (their short ids, space-separated, newest first). */
+#define SWARM_LABEL_UNSAVED "sshbox.unsaved"
 /* Labels of the task's container (not sshbox.instance: the local code's
  * adoption must never take a task container for a local one). */
 #define SWARM_CLABEL_INSTANCE "sshbox.swarm.instance"

@@ -86,7 +86,8 @@ static void describe(json_t *svc, json_t *tasks, json_t *nodes, const char *self
 	    S(json_object_get(json_object_get(spec, "TaskTemplate"), "ContainerSpec"), "Image");
 	snprintf(r->image, sizeof(r->image), "%.*s", image ? (int)strcspn(image, "@") : 1,
 	         image ? image : "?");
-	json_t *meant = NULL, *live = NULL, *t;
+	json_t *meant = NULL, *live = NULL, *last = NULL, *t;
+	json_int_t last_v = -1;
 	size_t i;
 	json_array_foreach(tasks, i, t)
 	{
@@ -98,6 +99,11 @@ static void describe(json_t *svc, json_t *tasks, json_t *nodes, const char *self
 			meant = t;
 		if (task_state_is(t, "running"))
 			live = t;
+		json_int_t v = json_integer_value(json_object_get(json_object_get(t, "Version"), "Index"));
+		if (v > last_v) {
+			last_v = v;
+			last = t; /* the task changed last */
+		}
 	}
 	if (live != NULL) {
 		const char *name = NULL, *state = NULL, *nid = S(live, "NodeID");
@@ -119,7 +125,13 @@ static void describe(json_t *svc, json_t *tasks, json_t *nodes, const char *self
 	else if (strcmp(hs, "ready") != 0)
 		snprintf(r->state, sizeof(r->state), "home node down (%s is %s)", r->node, hs);
 	else if (replicas <= 0)
-		snprintf(r->state, sizeof(r->state), "%s", live ? "stopping" : "stopped");
+		snprintf(r->state, sizeof(r->state), "%s%s", live ? "stopping" : "stopped",
+		         swarm_label(svc, SWARM_LABEL_SAVING) ? " (saving its layer)" : "");
+	else if (meant == NULL && last != NULL && !task_state_is(last, "rejected")) {
+		task_reason(last, why, sizeof(why));
+		snprintf(r->state, sizeof(r->state), "ended on its own (%s): the home node saves it",
+		         why);
+	}
 	else if (meant != NULL && task_state_is(meant, "running"))
 		snprintf(r->state, sizeof(r->state), "running");
 	else if (meant != NULL && task_state_is(meant, "pending")) {
@@ -131,6 +143,12 @@ static void describe(json_t *svc, json_t *tasks, json_t *nodes, const char *self
 		snprintf(r->state, sizeof(r->state), "failed: %s", why);
 	} else
 		snprintf(r->state, sizeof(r->state), "starting");
+	const char *unsaved = swarm_label(svc, SWARM_LABEL_UNSAVED);
+	if (unsaved != NULL) {
+		size_t used = strlen(r->state);
+		snprintf(r->state + used, sizeof(r->state) - used,
+		         "; save failed, kept on %s: container %s", r->node, unsaved);
+	}
 }
 
 static int by_user(const void *a, const void *b)

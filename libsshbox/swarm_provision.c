@@ -118,16 +118,17 @@ static int create_service(struct engine *e, const struct config *cfg, const char
 	snprintf(constraint, sizeof(constraint), "node.labels.%s==%s", SWARM_LABEL_NODE, home);
 	/* The watchdog completes the ContainerSpec (sshd, capabilities,
 	 * limits) at the first login: it owns the container's spec, as on a
-	 * single host. Nothing is published; no VIP (dnsrr). Restarts have no
-	 * limit: a home node's dockerd restarting rejects a few tasks before
-	 * it rejoins, and a spent limit would leave the user with no task. */
+	 * single host. Nothing is published; no VIP (dnsrr). Swarm never
+	 * restarts a task: one that ended on its own holds the user's writable
+	 * layer, which the home node saves before a login starts the next
+	 * (watchdog/swarm_exit.h). */
 	json_t *body = json_pack(
 	    "{s:s, s:{s:s,s:s,s:s,s:s,s:s},"
 	    " s:{s:{s:s,s:{s:s,s:s},"
 	    "       s:[{s:s,s:s,s:s}],"
 	    "       s:[{s:{s:s,s:s,s:s,s:i},s:s,s:s}],"
 	    "       s:[{s:{s:s,s:s,s:s,s:i},s:s,s:s}]},"
-	    "    s:{s:[s]}, s:[{s:s}], s:{s:s,s:I}},"
+	    "    s:{s:[s]}, s:[{s:s}], s:{s:s}},"
 	    " s:{s:{s:i}}, s:{s:s}}",
 	    "Name", svc, "Labels", SWARM_LABEL_INSTANCE, cfg->instance, SWARM_LABEL_USER, user,
 	    SWARM_LABEL_NODE, home, SWARM_LABEL_REC, text, SWARM_LABEL_HOSTKEY, hostpub,
@@ -138,9 +139,8 @@ static int create_service(struct engine *e, const struct config *cfg, const char
 	    ids[SWARM_BLOB_HOSTKEY], "Configs", "File", "Name", "/etc/sshbox/authorized_keys",
 	    "UID", "0", "GID", "0", "Mode", 0444, "ConfigName", names[SWARM_BLOB_AUTHKEYS],
 	    "ConfigID", ids[SWARM_BLOB_AUTHKEYS], "Placement", "Constraints", constraint,
-	    "Networks", "Target", net, "RestartPolicy", "Condition", "any", "Delay",
-	    (json_int_t)2000000000, "Mode", "Replicated", "Replicas", 0, "EndpointSpec", "Mode",
-	    "dnsrr");
+	    "Networks", "Target", net, "RestartPolicy", "Condition", "none", "Mode", "Replicated",
+	    "Replicas", 0, "EndpointSpec", "Mode", "dnsrr");
 	if (body == NULL)
 		return err_set(err, ENOMEM, "cannot build the service spec");
 	static const long ok[] = {201, 0};

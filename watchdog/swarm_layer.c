@@ -10,6 +10,7 @@
 #include "names.h"
 #include "swarm.h"
 #include "swarm_commit.h"
+#include "swarm_exit.h"
 #include "swarm_save.h"
 
 #define LOGIN_WAIT_MS 90000 /* below the shim's 120 s for a login's answer */
@@ -119,8 +120,13 @@ void swarm_layer_scan(struct engine *e, const struct config *cfg)
 		json_t *svc = NULL;
 		int found = swarm_service_get(e, cfg, user, &svc, &err);
 		const char *mark = found > 0 ? swarm_label(svc, SWARM_LABEL_SAVING) : NULL;
+		const char *unsaved = found > 0 ? swarm_label(svc, SWARM_LABEL_UNSAVED) : NULL;
 		if (mark != NULL && strcmp(mark, id) == 0)
 			swarm_save_later(user, id);
+		else if (unsaved != NULL && swarm_save_kept(unsaved, id))
+			; /* its save failed: kept for the admin */
+		else if (found > 0 && swarm_exit_convert(e, cfg, id, json_object_get(c, "Labels")))
+			; /* ended on its own: being turned into a stop and saved */
 		else if (found >= 0 && unmarked_long_enough(id))
 			swarm_save_remove(e, id); /* saved already, or never to be saved */
 		json_decref(svc);

@@ -22,6 +22,7 @@
 #include "pidfd.h"
 #include "swarm.h"
 #include "swarm_flags.h"
+#include "swarm_exit.h"
 #include "swarm_health.h"
 #include "swarm_home.h"
 #include "swarm_outage.h"
@@ -127,10 +128,13 @@ static int touch(struct engine *e, const struct config *cfg, json_t *svc, const 
 	 * replace its task. */
 	if (swarm_replicas(spec) == 0) {
 		char image[160];
+		json_t *tt = json_object_get(spec, "TaskTemplate");
 		swarm_layer_image(cfg, svc, rec, image, sizeof(image));
-		json_object_set_new(
-		    json_object_get(json_object_get(spec, "TaskTemplate"), "ContainerSpec"),
-		    "Image", json_string(image));
+		json_object_set_new(json_object_get(tt, "ContainerSpec"), "Image",
+		                    json_string(image));
+		/* Never restarted by swarm: the home node saves a task that ended
+		 * on its own first (swarm_exit.h); services made before say any. */
+		json_object_set_new(tt, "RestartPolicy", json_pack("{s:s}", "Condition", "none"));
 	}
 	snprintf(login, sizeof(login), "%s:%d:%lld", self, (int)getpid(),
 	         atomic_fetch_add(&login_seq, 1) + 1);
@@ -189,9 +193,11 @@ static int reschedule(struct engine *e, json_t *svc, struct err *err)
 }
 
 /* Waits for the service's task to run and for the home node's fence on its
- * container; fills *ret. */
+ * container; fills *ret. 1 (with err saying why) when the task touched
+ * ended or was stopped before it was reached (the home node saves it):
+ * start again. before: the task changed last before the touch. */
 static int wait_task(struct engine *e, const struct config *cfg, const char *user, json_t **svc,
-                     struct task *ret, struct err *err)
+                     const char *before, struct task *ret, struct err *err)
 {
 	char name[128], filters[256], query[600], path[700], net[128];
 	box_container_name(cfg->instance, user, name, sizeof(name));
@@ -264,6 +270,23 @@ static int wait_task(struct engine *e, const struct config *cfg, const char *use
 			if (home_down(e, *svc, err))
 				return -1;
 			next_node_check = mono_ms() + 2000;
+			/* RestartPolicy none: a task that ended is not replaced. */
+			struct swarm_exit x;
+			if (swarm_replicas(json_object_get(*svc, "Spec")) == 0 ||
+			    swarm_label(*svc, SWARM_LABEL_SAVING) != NULL) {
+				err_set(err, EAGAIN, "your container was stopped as it started");
+				return 1;
+			}
+			if (swarm_exit_read(e, cfg, user, &x, err) < 0)
+				return -1;
+			if (!x.meant && x.newest[0] != '\0' && strcmp(x.newest, before) != 0) {
+				if (x.container[0] == '\0' || strcmp(x.state, "rejected") == 0)
+					return err_set(err, ECHILD, "the container did not start: %s",
+					               x.why[0] ? x.why : x.state);
+				err_set(err, ECHILD, "the container stopped as it started: %s",
+				        x.why[0] ? x.why : x.state);
+				return 1;
+			}
 			/* Swarm 20.10 may leave a task pending ("no suitable node")
 			 * after its node came back: a forced update places it anew. */
 			if (pending_since != 0 && mono_ms() - pending_since > 3000 && !kicked) {
@@ -315,7 +338,7 @@ static int swarm_login(const struct config *cfg, struct user_state *u,
 	struct engine *e = NULL;
 	json_t *svc = NULL;
 	char self_id[80], self[64], innercfg[160];
-	int reach = -1, rc = -1;
+	int reach = -1, rc = -1, ended = 0;
 	ret->sshd = -1;
 	if (engine_open(cfg, &e, err) < 0)
 		return -1;
@@ -355,13 +378,23 @@ static int swarm_login(const struct config *cfg, struct user_state *u,
 		if (swarm_layer_wait(e, cfg, u->name, &svc, home_down, err) < 0 ||
 		    swarm_flags_wait(e, cfg, u->name, &svc, err) < 0)
 			goto out;
+		/* A task that ended on its own: the home node saves it first. */
+		struct swarm_exit before;
+		int x = swarm_exit_wait(e, cfg, u->name, &svc, home_down, &before, err);
+		if (x < 0)
+			goto out;
+		if (x == 1)
+			continue;
 		int t = touch(e, cfg, svc, self, rec, err);
 		if (t < 0)
 			goto out;
 		if (t == 1)
 			continue; /* another login or a stop wrote first: read again */
-		if (wait_task(e, cfg, u->name, &svc, &task, err) < 0)
-			goto out;
+		int w = wait_task(e, cfg, u->name, &svc, before.newest, &task, err);
+		if (w < 0 || (w == 1 && ++ended > 1))
+			goto out; /* twice: it ends as it starts (err says how) */
+		if (w == 1)
+			continue;
 		int s = netns_connect_addr(reach, task.ip, CONTAINER_SSHD_PORT, SSHD_READY_MS, err);
 		if (s < 0)
 			goto out;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bundle.h"
 #include "clock.h"
@@ -19,6 +20,10 @@
 #define SAVE_TIMEOUT_S 900 /* a commit, as the commit verb's */
 #define EXIT_TIMEOUT_S 60  /* the task's stop, after the stop's write */
 #define DEPTH_WARN     100 /* overlay2 refuses images past ~125 layers */
+#define SAVE_TRIES     3   /* a failed save is tried again, then kept */
+#define RETRY_S        5
+#define UNSAVED_MAX    4 /* kept containers named in sshbox.unsaved */
+#define KEPT_ID        12
 
 /* Containers being saved on this node: a save is never started twice. */
 static pthread_mutex_t saves_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -143,11 +148,45 @@ static int commit_layer(struct engine *e, const struct config *cfg, const struct
 	return 1;
 }
 
+int swarm_save_kept(const char *unsaved, const char *container)
+{
+	size_t len = strlen(container) < KEPT_ID ? strlen(container) : KEPT_ID;
+	for (const char *p = unsaved; p != NULL && *p != '\0'; p += strcspn(p, " "), p += *p == ' ')
+		if (len > 0 && strncmp(p, container, len) == 0 && strcspn(p, " ") == len)
+			return 1;
+	return 0;
+}
+
+/* The sshbox.unsaved list after a save: entries naming a container no
+ * longer here (the admin recovered it) dropped, failed (when set) first. */
+static void unsaved_list(struct engine *e, const char *now, const char *failed, char *buf,
+                         size_t size)
+{
+	int n = 0;
+	snprintf(buf, size, "%.*s", failed ? KEPT_ID : 0, failed ? failed : "");
+	n += failed != NULL;
+	for (const char *p = now; p != NULL && *p != '\0' && n < UNSAVED_MAX;
+	     p += strcspn(p, " "), p += *p == ' ') {
+		char id[KEPT_ID + 1];
+		snprintf(id, sizeof(id), "%.*s", (int)strcspn(p, " "), p);
+		json_t *c = NULL;
+		struct err ignored = {0};
+		int there = engine_inspect(e, "containers", id, &c, &ignored);
+		json_decref(c);
+		if (there == 0 || (failed != NULL && strncmp(id, failed, KEPT_ID) == 0))
+			continue;
+		size_t used = strlen(buf);
+		snprintf(buf + used, size - used, "%s%s", used ? " " : "", id);
+		n++;
+	}
+}
+
 /* The save is done (saved, empty, or failed): clears the mark if it still
  * names this container, with the new layer (id, or NULL) and, at 0
- * replicas, the service's image. 0, or -1 with err. */
+ * replicas, the service's image; a failed one joins sshbox.unsaved. 0, or
+ * -1 with err. */
 static int clear_mark(struct engine *e, const struct config *cfg, const struct save_job *job,
-                      const char *image_id, struct err *err)
+                      const char *image_id, int failed, struct err *err)
 {
 	for (int i = 0; i < 8; i++) {
 		json_t *svc = NULL;
@@ -161,6 +200,10 @@ static int clear_mark(struct engine *e, const struct config *cfg, const struct s
 		}
 		json_t *spec = swarm_spec_copy(svc);
 		swarm_set_label(spec, SWARM_LABEL_SAVING, NULL);
+		char kept[UNSAVED_MAX * (KEPT_ID + 1) + 1];
+		unsaved_list(e, swarm_label(svc, SWARM_LABEL_UNSAVED), failed ? job->container : NULL,
+		             kept, sizeof(kept));
+		swarm_set_label(spec, SWARM_LABEL_UNSAVED, kept[0] ? kept : NULL);
 		if (image_id != NULL) {
 			char image[160];
 			swarm_set_label(spec, SWARM_LABEL_LAYER, image_id);
@@ -222,7 +265,7 @@ static void save(struct engine *e, const struct config *cfg, const struct save_j
 		else /* a stop --force written before the fence named an older one */
 			log_info("user \"%s\": no task container %.12s here to save", job->user,
 			         job->container);
-		if (clear_mark(e, cfg, job, NULL, &err) < 0)
+		if (clear_mark(e, cfg, job, NULL, 0, &err) < 0)
 			log_err("user \"%s\": cannot clear the save mark of %.12s: %s", job->user,
 			        job->container, err.msg);
 		return;
@@ -244,18 +287,32 @@ static void save(struct engine *e, const struct config *cfg, const struct save_j
 	                "stop container", NULL, &err) < 0)
 		log_warn("user \"%s\": cannot stop task container %.12s: %s; waiting for swarm",
 		         job->user, job->container, err.msg);
-	snprintf(path, sizeof(path), "/containers/%s/wait?condition=not-running", job->container);
-	int saved =
-	    engine_call(e, "POST", path, NULL, EXIT_TIMEOUT_S, ok, "wait for the stop", NULL, &err);
-	long long exited = mono_ms();
-	if (saved == 0)
-		saved = commit_layer(e, cfg, job, id, sizeof(id), why, sizeof(why), &err);
+	/* A failed save keeps the mark (a login waits) and is tried again; the
+	 * last failure keeps the container for the admin. */
+	int saved = -1;
+	long long exited = 0;
+	for (int attempt = 1; saved < 0 && attempt <= SAVE_TRIES; attempt++) {
+		if (attempt > 1)
+			sleep(RETRY_S);
+		snprintf(path, sizeof(path), "/containers/%s/wait?condition=not-running",
+		         job->container);
+		saved = engine_call(e, "POST", path, NULL, EXIT_TIMEOUT_S, ok, "wait for the stop",
+		                    NULL, &err);
+		exited = mono_ms();
+		if (saved == 0)
+			saved = commit_layer(e, cfg, job, id, sizeof(id), why, sizeof(why), &err);
+		if (saved < 0 && attempt < SAVE_TRIES)
+			log_err("user \"%s\": cannot save task container %.12s: %s; retrying in %d "
+			        "s (attempt %d of %d)",
+			        job->user, job->container, err.msg, RETRY_S, attempt, SAVE_TRIES);
+	}
 	if (saved < 0)
-		log_err("user \"%s\": cannot save task container %.12s: %s; what was changed "
-		        "in it is lost: its next start is from the older image",
-		        job->user, job->container, err.msg);
+		log_err("user \"%s\": cannot save task container %.12s after %d attempts: %s; "
+		        "the container is kept on this node ('docker commit' recovers what was "
+		        "changed in it); its next start is from the older image",
+		        job->user, job->container, SAVE_TRIES, err.msg);
 	struct err cerr = {0};
-	if (clear_mark(e, cfg, job, saved == 1 ? id : NULL, &cerr) < 0) {
+	if (clear_mark(e, cfg, job, saved == 1 ? id : NULL, saved < 0, &cerr) < 0) {
 		log_err("user \"%s\": cannot clear the save mark of %.12s: %s; retrying", job->user,
 		        job->container, cerr.msg);
 		return; /* the container stays named by the mark: the scan retries */

@@ -3,7 +3,8 @@
  * wait for its exit, commit it as INSTANCE-layer:USER unless its diff holds
  * only what every start writes, then, with the version read, clear the save
  * mark, name the layer and (at 0 replicas) point the service at it, and
- * remove the container. */
+ * remove the container. A failed save is tried again (SAVE_TRIES), then the
+ * container is kept and named in the service's sshbox.unsaved. */
 #ifndef SSHBOX_SWARM_SAVE_H
 #define SSHBOX_SWARM_SAVE_H
 
@@ -18,6 +19,9 @@
 void swarm_save_later(const char *user, const char *container);
 /* 1 while container is being saved on this node. */
 int swarm_save_busy(const char *container);
+/* 1 when the sshbox.unsaved list names container (a save that failed
+ * every try: kept for the admin, never removed). */
+int swarm_save_kept(const char *unsaved, const char *container);
 /* Removes a container (best effort). */
 void swarm_save_remove(struct engine *e, const char *id);
 
