@@ -199,11 +199,12 @@ int swarm_flags_stale(struct engine *e, const char *user, const char *container,
 {
 	if (flags_bound(pid))
 		return 0;
-	log_warn("user \"%s\": task container %.12s has a stale flag dir; restarting it", user,
-	         container);
+	log_warn("user \"%s\": task container %.12s has a stale flag dir; stopping it (saved; "
+	         "the next login starts it anew)",
+	         user, container);
 	struct err err = {0};
 	if (box_stop(e, container, 0, &err) < 0)
-		log_err("user \"%s\": cannot restart task container %.12s: %s", user, container,
+		log_err("user \"%s\": cannot stop task container %.12s: %s", user, container,
 		        err.msg);
 	return 1;
 }

@@ -28,8 +28,9 @@ void swarm_flags_home_round(struct engine *e, const struct config *cfg);
 
 /* Home side, before the fence of a task container first seen running:
  * when it bound a stale flag dir (swarm restarted it before this node's
- * watchdog prepared the dir, after a reboot), stops it so that swarm starts
- * it anew with the flag dir this node watches; 1 then, else 0. */
+ * watchdog prepared the dir, after a reboot), stops it: its end is saved
+ * (swarm_exit.h) and the next login starts it anew with the flag dir this
+ * node watches; 1 then, else 0. */
 int swarm_flags_stale(struct engine *e, const char *user, const char *container, pid_t pid);
 
 /* stopnow from inside a container on this node (flags.c via the seam):

@@ -280,10 +280,11 @@ static int wait_task(struct engine *e, const struct config *cfg, const char *use
 			if (swarm_exit_read(e, cfg, user, &x, err) < 0)
 				return -1;
 			if (!x.meant && x.newest[0] != '\0' && strcmp(x.newest, before) != 0) {
-				if (x.container[0] == '\0' || strcmp(x.state, "rejected") == 0)
-					return err_set(err, ECHILD, "the container did not start: %s",
-					               x.why[0] ? x.why : x.state);
-				err_set(err, ECHILD, "the container stopped as it started: %s",
+				/* Tried once more: a home node's dockerd just back
+				 * rejects a task or two before it has rejoined. */
+				err_set(err, ECHILD, "the container %s: %s",
+				        x.container[0] == '\0' ? "did not start"
+				                               : "stopped as it started",
 				        x.why[0] ? x.why : x.state);
 				return 1;
 			}
