@@ -99,7 +99,8 @@ static void describe(json_t *svc, json_t *tasks, json_t *nodes, const char *self
 			meant = t;
 		if (task_state_is(t, "running"))
 			live = t;
-		json_int_t v = json_integer_value(json_object_get(json_object_get(t, "Version"), "Index"));
+		json_int_t v =
+		    json_integer_value(json_object_get(json_object_get(t, "Version"), "Index"));
 		if (v > last_v) {
 			last_v = v;
 			last = t; /* the task changed last */
@@ -129,10 +130,9 @@ static void describe(json_t *svc, json_t *tasks, json_t *nodes, const char *self
 		         swarm_label(svc, SWARM_LABEL_SAVING) ? " (saving its layer)" : "");
 	else if (meant == NULL && last != NULL && !task_state_is(last, "rejected")) {
 		task_reason(last, why, sizeof(why));
-		snprintf(r->state, sizeof(r->state), "ended on its own (%s): the home node saves it",
-		         why);
-	}
-	else if (meant != NULL && task_state_is(meant, "running"))
+		snprintf(r->state, sizeof(r->state),
+		         "ended on its own (%s): the home node saves it", why);
+	} else if (meant != NULL && task_state_is(meant, "running"))
 		snprintf(r->state, sizeof(r->state), "running");
 	else if (meant != NULL && task_state_is(meant, "pending")) {
 		task_reason(meant, why, sizeof(why));

@@ -41,7 +41,8 @@ int swarm_exit_read(struct engine *e, const struct config *cfg, const char *user
 	json_array_foreach(tasks, i, t)
 	{
 		const char *desired = str_at(t, "DesiredState", NULL);
-		json_int_t v = json_integer_value(json_object_get(json_object_get(t, "Version"), "Index"));
+		json_int_t v =
+		    json_integer_value(json_object_get(json_object_get(t, "Version"), "Index"));
 		if (desired != NULL && strcmp(desired, "running") == 0)
 			ret->meant = 1;
 		if (v <= newest)

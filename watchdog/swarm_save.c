@@ -201,8 +201,8 @@ static int clear_mark(struct engine *e, const struct config *cfg, const struct s
 		json_t *spec = swarm_spec_copy(svc);
 		swarm_set_label(spec, SWARM_LABEL_SAVING, NULL);
 		char kept[UNSAVED_MAX * (KEPT_ID + 1) + 1];
-		unsaved_list(e, swarm_label(svc, SWARM_LABEL_UNSAVED), failed ? job->container : NULL,
-		             kept, sizeof(kept));
+		unsaved_list(e, swarm_label(svc, SWARM_LABEL_UNSAVED),
+		             failed ? job->container : NULL, kept, sizeof(kept));
 		swarm_set_label(spec, SWARM_LABEL_UNSAVED, kept[0] ? kept : NULL);
 		if (image_id != NULL) {
 			char image[160];
