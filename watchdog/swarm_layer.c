@@ -121,14 +121,17 @@ void swarm_layer_scan(struct engine *e, const struct config *cfg)
 		int found = swarm_service_get(e, cfg, user, &svc, &err);
 		const char *mark = found > 0 ? swarm_label(svc, SWARM_LABEL_SAVING) : NULL;
 		const char *unsaved = found > 0 ? swarm_label(svc, SWARM_LABEL_UNSAVED) : NULL;
-		if (mark != NULL && strcmp(mark, id) == 0)
+		if (mark != NULL && strcmp(mark, id) == 0) {
 			swarm_save_later(user, id);
-		else if (unsaved != NULL && swarm_save_kept(unsaved, id))
-			; /* its save failed: kept for the admin */
-		else if (found > 0 && swarm_exit_convert(e, cfg, id, json_object_get(c, "Labels")))
-			; /* ended on its own: being turned into a stop and saved */
-		else if (found >= 0 && unmarked_long_enough(id))
-			swarm_save_remove(e, id); /* saved already, or never to be saved */
+		} else {
+			/* Kept: its save failed (for the admin), or it ended on
+			 * its own and is being turned into a stop and saved. */
+			int keep = (unsaved != NULL && swarm_save_kept(unsaved, id)) ||
+			           (found > 0 &&
+			            swarm_exit_convert(e, cfg, id, json_object_get(c, "Labels")));
+			if (!keep && found >= 0 && unmarked_long_enough(id))
+				swarm_save_remove(e, id); /* saved already, or never to be */
+		}
 		json_decref(svc);
 	}
 	json_decref(list);

@@ -42,8 +42,8 @@ check "n3 turned the exit into a stop" grep -q "user \"$I\": task container ${c1
 check "and saved it" grep -q "user \"$I\": task container ${c1:0:12} saved as" "$n3log"
 gone() { ! quiet api n3 GET "/containers/$1/json"; }
 check "then removed the killed container" wait_for 15 gone "$c1"
-check "her container stops after grace as usual" wait_for 30 quiet test "$(sw_replicas $I)" = 0
-check "and that stop is saved" wait_for 30 saved_layer
+stopped() { [ "$(sw_replicas "$I")" = 0 ] && saved_layer; }
+check "her container stops after grace as usual, and that stop is saved" wait_for 30 stopped
 
 # 2. n3's dockerd killed and started again: every container of n3 ends.
 sw_ssh_bg n2 $I 'echo crash >/opt/crash && sleep 120'
@@ -57,7 +57,6 @@ back() { [ "$(sw_ssh n1 "$I" 'cat /opt/crash' 2>/dev/null)" = crash ]; }
 check "her next login finds /opt/crash" wait_for 60 back
 check "n3 saved the container its dockerd's restart ended" \
 	grep -q "user \"$I\": task container ${c2:0:12} saved as" "$n3log"
-stopped() { [ "$(sw_replicas $I)" = 0 ] && saved_layer; }
 check "her container stops after grace and is saved" wait_for 30 stopped
 
 # 3. A save that fails (its layer's directory taken away on n3) is tried
