@@ -254,7 +254,7 @@ static int owned(struct engine *e, const struct config *cfg, const struct save_j
 static void save(struct engine *e, const struct config *cfg, const struct save_job *job)
 {
 	struct err err = {0};
-	char path[200], id[80] = "", why[128] = "";
+	char path[400], id[80] = "", why[128] = "";
 	static const long ok[] = {200, 0};
 	long long began = mono_ms();
 	int own = owned(e, cfg, job, &err);
@@ -277,6 +277,17 @@ static void save(struct engine *e, const struct config *cfg, const struct save_j
 		log_warn("user \"%s\": a commit of task container %.12s still runs after %d s; "
 		         "saving it anyway",
 		         job->user, job->container, SAVE_TIMEOUT_S);
+	/* Swarm deletes a stopped task of a service at 0 replicas within
+	 * seconds, and its agent then removes the container by the task's name:
+	 * renamed, the container stays until this node removes it (after the
+	 * save; never when the save failed). Best effort: already renamed after
+	 * a watchdog restart. */
+	static const long renamed[] = {204, 400, 409, 0};
+	snprintf(path, sizeof(path), "/containers/%s/rename?name=%s-saving-%.12s", job->container,
+	         cfg->instance, job->container);
+	if (engine_call(e, "POST", path, NULL, 30, renamed, "rename container", NULL, &err) < 0)
+		log_warn("user \"%s\": cannot keep task container %.12s from swarm's removal: %s",
+		         job->user, job->container, err.msg);
 	/* The stop was written (a mark is only ever set with 0 replicas), but
 	 * swarm's agent takes ~3 s to stop the task: stopping it here shortens
 	 * the wait of a login racing the save. */
