@@ -251,6 +251,24 @@ static int owned(struct engine *e, const struct config *cfg, const struct save_j
 	return mine ? 1 : err_set(err, EPERM, "it is not a task container of \"%s\"", job->user);
 }
 
+/* Swarm deletes a stopped task of a service at 0 replicas within seconds,
+ * and its agent then removes the container by the task's name: renamed, the
+ * container stays until this node removes it (after the save; never when
+ * the save failed). Only once it has exited: renaming a running task
+ * container breaks its overlay endpoint. Best effort: already renamed after
+ * a watchdog restart. */
+static void keep_from_swarm(struct engine *e, const struct config *cfg, const struct save_job *job)
+{
+	char path[400];
+	struct err err = {0};
+	static const long renamed[] = {204, 400, 409, 0};
+	snprintf(path, sizeof(path), "/containers/%s/rename?name=%s-saving-%.12s", job->container,
+	         cfg->instance, job->container);
+	if (engine_call(e, "POST", path, NULL, 30, renamed, "rename container", NULL, &err) < 0)
+		log_warn("user \"%s\": cannot keep task container %.12s from swarm's removal: %s",
+		         job->user, job->container, err.msg);
+}
+
 static void save(struct engine *e, const struct config *cfg, const struct save_job *job)
 {
 	struct err err = {0};
@@ -277,17 +295,6 @@ static void save(struct engine *e, const struct config *cfg, const struct save_j
 		log_warn("user \"%s\": a commit of task container %.12s still runs after %d s; "
 		         "saving it anyway",
 		         job->user, job->container, SAVE_TIMEOUT_S);
-	/* Swarm deletes a stopped task of a service at 0 replicas within
-	 * seconds, and its agent then removes the container by the task's name:
-	 * renamed, the container stays until this node removes it (after the
-	 * save; never when the save failed). Best effort: already renamed after
-	 * a watchdog restart. */
-	static const long renamed[] = {204, 400, 409, 0};
-	snprintf(path, sizeof(path), "/containers/%s/rename?name=%s-saving-%.12s", job->container,
-	         cfg->instance, job->container);
-	if (engine_call(e, "POST", path, NULL, 30, renamed, "rename container", NULL, &err) < 0)
-		log_warn("user \"%s\": cannot keep task container %.12s from swarm's removal: %s",
-		         job->user, job->container, err.msg);
 	/* The stop was written (a mark is only ever set with 0 replicas), but
 	 * swarm's agent takes ~3 s to stop the task: stopping it here shortens
 	 * the wait of a login racing the save. */
@@ -310,6 +317,8 @@ static void save(struct engine *e, const struct config *cfg, const struct save_j
 		saved = engine_call(e, "POST", path, NULL, EXIT_TIMEOUT_S, ok, "wait for the stop",
 		                    NULL, &err);
 		exited = mono_ms();
+		if (saved == 0 && attempt == 1)
+			keep_from_swarm(e, cfg, job);
 		if (saved == 0)
 			saved = commit_layer(e, cfg, job, id, sizeof(id), why, sizeof(why), &err);
 		if (saved < 0 && attempt < SAVE_TRIES)

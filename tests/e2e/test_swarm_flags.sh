@@ -84,11 +84,11 @@ expect_eq "the next login's task has the flag dir and the three commands" \
 expect_eq "the spec says so" 4 "$(flag_binds)"
 check "the daemon flag stayed off (nodaemon is kept on n3)" test ! -e "$SBX_SWARM_DIR/sshbox/n3/state/users/$A/flags/daemon"
 
-# After a reboot of the home node its flag tmpfs is gone; should swarm
-# restart the task before the watchdog runs (RestartPolicy none: only when
-# it reconciles the service, as at a leader election), that task binds the
-# bare directory. Simulated: n3's watchdog stopped, the tmpfs unmounted, the
-# task killed, the service updated with a label sshbox does not read.
+# After a reboot of the home node its flag tmpfs is gone; a login that
+# starts her task before the home watchdog runs again binds the bare
+# directory. Simulated: n3's watchdog stopped, the tmpfs unmounted, the task
+# killed and her service scaled to 0 by hand (what n3 would have done), then
+# a login through n1 while n3's watchdog is still down.
 FLAGS=$SBX_SWARM_DIR/sshbox/n3/state/users/$A/flags
 check "daemon mode on again (no idle stop meanwhile)" sw_ssh n1 $A daemon
 wd=$(cat "$SBX_SWARM_DIR/sshbox/n3/run/watchdog.pid")
@@ -102,13 +102,17 @@ dead() { sw_no_task "$A"; }
 check "(her task ends; swarm does not restart it)" wait_for 20 dead
 svc=$(sw_service $A)
 api n1 POST "/services/$(jq -r .ID <<<"$svc")/update?version=$(jq -r .Version.Index <<<"$svc")" \
-	"$(jq -c '.Spec | .Labels["test.reconcile"] = "1"' <<<"$svc")" >/dev/null
+	"$(jq -c '.Spec | .Mode.Replicated.Replicas = 0' <<<"$svc")" >/dev/null
+sw_ssh_bg n1 $A true
+early=$SW_BG
 restarted() { local c; c=$(sw_task "$A" | jq -r .Status.ContainerStatus.ContainerID) && [ "$c" != "$old" ]; }
-check "(swarm restarts her task as it reconciles the service)" wait_for 20 restarted
+check "(a login starts her task while n3's watchdog is down)" wait_for 20 restarted
 bare=$(sw_task $A | jq -r .Status.ContainerStatus.ContainerID)
 check "n3's watchdog comes back" "$SBX_SRC/tests/bed/swarm-sshbox.sh" up
 stale() { grep -q "user \"$A\": task container ${bare:0:12} has a stale flag dir" "$LOG"; }
 check "it finds the task bound the bare directory and stops it" wait_for 15 stale
+early_done() { ! kill -0 "$early" 2>/dev/null; }
+check "the early login ends (it started the task again)" wait_for 60 early_done
 out=$(sw_ssh n2 $A 'stat -f -c %T /run/sshbox; daemon' 2>&1)
 expect_match "the next task has the flag dir again, and daemon works" "^tmpfs.*daemon mode on" "${out//$'\n'/ }"
 check "n3 sees that flag" test -e "$FLAGS/daemon"
