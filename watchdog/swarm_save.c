@@ -252,16 +252,23 @@ static int owned(struct engine *e, const struct config *cfg, const struct save_j
 }
 
 /* Swarm deletes a stopped task of a service at 0 replicas within seconds,
- * and its agent then removes the container by the task's name: renamed, the
- * container stays until this node removes it (after the save; never when
- * the save failed). Only once it has exited: renaming a running task
- * container breaks its overlay endpoint. Best effort: already renamed after
- * a watchdog restart. */
+ * and its agent then removes the container by the task's name: a save
+ * that failed once renames it, so that it stays for the retries (and for
+ * the admin) until this node removes it. Not at every save: the agent then
+ * cannot undo the task's service binding by name, which delayed the next
+ * task's start on the bed; never while it runs: renaming a running task
+ * container breaks its overlay endpoint. */
 static void keep_from_swarm(struct engine *e, const struct config *cfg, const struct save_job *job)
 {
 	char path[400];
 	struct err err = {0};
+	json_t *c = NULL;
 	static const long renamed[] = {204, 400, 409, 0};
+	int found = engine_inspect(e, "containers", job->container, &c, &err);
+	int running = json_is_true(json_object_get(json_object_get(c, "State"), "Running"));
+	json_decref(c);
+	if (found <= 0 || running)
+		return;
 	snprintf(path, sizeof(path), "/containers/%s/rename?name=%s-saving-%.12s", job->container,
 	         cfg->instance, job->container);
 	if (engine_call(e, "POST", path, NULL, 30, renamed, "rename container", NULL, &err) < 0)
@@ -317,10 +324,10 @@ static void save(struct engine *e, const struct config *cfg, const struct save_j
 		saved = engine_call(e, "POST", path, NULL, EXIT_TIMEOUT_S, ok, "wait for the stop",
 		                    NULL, &err);
 		exited = mono_ms();
-		if (saved == 0 && attempt == 1)
-			keep_from_swarm(e, cfg, job);
 		if (saved == 0)
 			saved = commit_layer(e, cfg, job, id, sizeof(id), why, sizeof(why), &err);
+		if (saved < 0 && attempt == 1)
+			keep_from_swarm(e, cfg, job);
 		if (saved < 0 && attempt < SAVE_TRIES)
 			log_err("user \"%s\": cannot save task container %.12s: %s; retrying in %d "
 			        "s (attempt %d of %d)",
