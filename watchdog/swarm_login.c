@@ -279,6 +279,16 @@ static int wait_task(struct engine *e, const struct config *cfg, const char *use
 			}
 			if (swarm_exit_read(e, cfg, user, &x, err) < 0)
 				return -1;
+			/* No task at all 3 s after a 0 -> 1 touch: swarm (Condition
+			 * none) once left the slot empty when the touch came while
+			 * the stopped task was still being removed; a forced update
+			 * makes it reconcile (seen on the bed, e2e_swarm_layer). */
+			if (!x.meant && strcmp(x.newest, before) == 0 && !kicked &&
+			    mono_ms() - start > 3000) {
+				kicked = 1;
+				if (reschedule(e, *svc, err) < 0)
+					return -1;
+			}
 			if (!x.meant && x.newest[0] != '\0' && strcmp(x.newest, before) != 0) {
 				/* Tried once more: a home node's dockerd just back
 				 * rejects a task or two before it has rejoined. */
