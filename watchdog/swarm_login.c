@@ -179,6 +179,17 @@ static int home_down(struct engine *e, json_t *svc, struct err *err)
 	return down;
 }
 
+/* The service updated with its spec unchanged (a new version): the
+ * orchestrator reconciles it. 0 (also when another write came first, which
+ * does the same), -1 with err. */
+static int nudge(struct engine *e, json_t *svc, struct err *err)
+{
+	json_t *spec = swarm_spec_copy(svc);
+	int rc = swarm_service_update(e, svc, spec, err);
+	json_decref(spec);
+	return rc < 0 ? -1 : 0;
+}
+
 /* TaskTemplate.ForceUpdate + 1, with the version read (a lost race is
  * fine: whoever wrote first changed the service too). */
 static int reschedule(struct engine *e, json_t *svc, struct err *err)
@@ -207,7 +218,7 @@ static int wait_task(struct engine *e, const struct config *cfg, const char *use
 	engine_urlencode(filters, query, sizeof(query));
 	snprintf(path, sizeof(path), "/tasks?filters=%s", query);
 	long long start = mono_ms(), deadline = start + TASK_WAIT_MS,
-	          next_node_check = start + 3000;
+	          next_node_check = start + 1000;
 	long long pending_since = 0;
 	int kicked = 0;
 	for (;;) {
@@ -279,16 +290,15 @@ static int wait_task(struct engine *e, const struct config *cfg, const char *use
 			}
 			if (swarm_exit_read(e, cfg, user, &x, err) < 0)
 				return -1;
-			/* No task at all 3 s after a 0 -> 1 touch: swarm (Condition
-			 * none) once left the slot empty when the touch came while
-			 * the stopped task was still being removed; a forced update
-			 * makes it reconcile (seen on the bed, e2e_swarm_layer). */
-			if (!x.meant && strcmp(x.newest, before) == 0 && !kicked &&
-			    mono_ms() - start > 3000) {
-				kicked = 1;
-				if (reschedule(e, *svc, err) < 0)
-					return -1;
-			}
+			/* No task meant to run since the touch: with RestartPolicy
+			 * none the orchestrator counts a slot whose only task has
+			 * stopped (the previous task, desired "remove" until the
+			 * task reaper deletes it) as filled, and reconciles again
+			 * only on a service event. An unchanged update makes it
+			 * look again; it touches no running task. */
+			if (!x.meant && (x.newest[0] == '\0' || strcmp(x.newest, before) == 0) &&
+			    nudge(e, *svc, err) < 0)
+				return -1;
 			if (!x.meant && x.newest[0] != '\0' && strcmp(x.newest, before) != 0) {
 				/* Tried once more: a home node's dockerd just back
 				 * rejects a task or two before it has rejoined. */
