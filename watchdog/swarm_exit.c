@@ -56,6 +56,7 @@ int swarm_exit_read(struct engine *e, const struct config *cfg, const char *user
 		snprintf(ret->container, sizeof(ret->container), "%s",
 		         str_at(json_object_get(st, "ContainerStatus"), "ContainerID", NULL) ?: "");
 		snprintf(ret->state, sizeof(ret->state), "%s", str_at(st, "State", NULL) ?: "?");
+		ret->removed = desired != NULL && strcmp(desired, "remove") == 0;
 		snprintf(ret->why, sizeof(ret->why), "%s", why ?: "");
 	}
 	json_decref(tasks);
@@ -67,7 +68,8 @@ int swarm_exit_unplanned(json_t *svc, const struct swarm_exit *x)
 	const char *stopped = swarm_label(svc, SWARM_LABEL_STOPPED);
 	return swarm_replicas(json_object_get(svc, "Spec")) == 1 &&
 	       swarm_label(svc, SWARM_LABEL_SAVING) == NULL && !x->meant && x->newest[0] != '\0' &&
-	       x->container[0] != '\0' && (stopped == NULL || strcmp(stopped, x->newest) != 0);
+	       x->container[0] != '\0' && !x->removed &&
+	       (stopped == NULL || strcmp(stopped, x->newest) != 0);
 }
 
 /* Candidates seen by the home node's last rounds, with the service version

@@ -21,6 +21,7 @@ struct swarm_exit {
 	char newest[80];    /* the task changed last (highest Version.Index) */
 	char container[80]; /* its container, "" when it never had one */
 	char state[24];     /* its Status.State */
+	int removed;        /* its DesiredState is remove: scaled away by a stop */
 	char why[200];      /* its Status.Err, else Status.Message */
 };
 
@@ -29,8 +30,8 @@ int swarm_exit_read(struct engine *e, const struct config *cfg, const char *user
                     struct swarm_exit *ret, struct err *err);
 
 /* 1 when svc (at 1 replica, no save mark) has no task meant to run and its
- * last task's container ran and ended unplanned (not the stop named by
- * sshbox.stopped): the home node will save it. */
+ * last task's container ran and ended unplanned (not scaled away, not the
+ * stop named by sshbox.stopped): the home node will save it. */
 int swarm_exit_unplanned(json_t *svc, const struct swarm_exit *x);
 
 /* Home node, for an exited task container of this node that no mark names
