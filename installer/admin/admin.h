@@ -28,6 +28,12 @@ int image_check(const struct config *cfg, const char *image, struct err *err);
  * node: the home node's sshbox.node label, "" for the least loaded. */
 int cluster_provision(const struct config *cfg, const char *user, const struct user_record *rec,
                       const char *node, struct err *err);
+/* Swarm mode: one createuser of a user at a time in the whole swarm
+ * (swarm_plock.h); *ret_id is "" on a single host. Release with
+ * cluster_provision_unlock whatever happens next. */
+int cluster_provision_lock(const struct config *cfg, const char *user, char *ret_id, size_t size,
+                           struct err *err);
+void cluster_provision_unlock(const struct config *cfg, const char *id);
 /* engine_mode = swarm: removes them again (cleanuser). */
 int cluster_deprovision(const struct config *cfg, const char *user, struct err *err);
 /* swarm mode: the record from the user's service (1; 0: read the local one). */

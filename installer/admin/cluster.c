@@ -4,12 +4,14 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "admin.h"
 #include "box.h"
 #include "engine.h"
 #include "names.h"
 #include "swarm.h"
+#include "swarm_plock.h"
 
 int cluster_provision(const struct config *cfg, const char *user, const struct user_record *rec,
                       const char *node, struct err *err)
@@ -33,6 +35,36 @@ int cluster_provision(const struct config *cfg, const char *user, const struct u
 		rc = swarm_provision(e, cfg, user, rec, node, err);
 	engine_close(e);
 	return rc < 0 ? err_wrap(err, "cannot provision \"%s\" in the swarm", user) : 0;
+}
+
+int cluster_provision_lock(const struct config *cfg, const char *user, char *ret_id, size_t size,
+                           struct err *err)
+{
+	ret_id[0] = '\0';
+	if (cfg->engine_mode != ENGINE_MODE_SWARM)
+		return 0;
+	struct engine *e = NULL;
+	char node_id[80], node[64], holder[128];
+	if (engine_open(cfg, &e, err) < 0)
+		return -1;
+	int rc = swarm_self(e, node_id, sizeof(node_id), node, sizeof(node), err);
+	if (rc == 0) {
+		snprintf(holder, sizeof(holder), "createuser on node %s, pid %d", node,
+		         (int)getpid());
+		rc = swarm_plock_take(e, cfg, user, holder, ret_id, size, err);
+	}
+	engine_close(e);
+	return rc;
+}
+
+void cluster_provision_unlock(const struct config *cfg, const char *id)
+{
+	struct engine *e = NULL;
+	struct err ignored = {0};
+	if (id[0] == '\0' || engine_open(cfg, &e, &ignored) < 0)
+		return;
+	swarm_plock_release(e, id);
+	engine_close(e);
 }
 
 int cluster_deprovision(const struct config *cfg, const char *user, struct err *err)

@@ -260,6 +260,9 @@ static int parse_options(int argc, char **argv, struct user_record *rec, struct 
 	return optind;
 }
 
+static int provision(const struct config *cfg, const char *user, const char *pubkeys,
+                     struct user_record *rec_in, struct err *err);
+
 int cmd_createuser(const struct config *cfg, int argc, char **argv, struct err *err)
 {
 	struct user_record rec;
@@ -299,6 +302,24 @@ int cmd_createuser(const struct config *cfg, int argc, char **argv, struct err *
 		return -1;
 	snprintf(rec.image, sizeof(rec.image), "%s", image);
 
+	/* Before the account: of two createusers at once on two managers, the
+	 * one refused never takes back what the other made. */
+	char lock[80];
+	if (cluster_provision_lock(cfg, user, lock, sizeof(lock), err) < 0)
+		return -1;
+	int rc = provision(cfg, user, pubkeys, &rec, err);
+	cluster_provision_unlock(cfg, lock);
+	return rc;
+}
+
+/* createuser once its input is checked (and, in swarm mode, under the lock):
+ * the account, its keys and state, and the cluster's part; undone on
+ * failure. */
+static int provision(const struct config *cfg, const char *user, const char *pubkeys,
+                     struct user_record *rec_in, struct err *err)
+{
+	struct user_record rec = *rec_in;
+	struct passwd *pw = getpwnam(user);
 	char state[512];
 	user_path(cfg, user, NULL, state, sizeof(state));
 	int created_state = access(state, F_OK) != 0;

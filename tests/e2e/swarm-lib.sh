@@ -68,6 +68,7 @@ sw_cleanup() {
 		api n1 DELETE "/secrets/$SBX_SWARM_INSTANCE-hostkey-$u" >/dev/null 2>&1
 		api n1 DELETE "/configs/$SBX_SWARM_INSTANCE-authkeys-$u" >/dev/null 2>&1
 		api n1 DELETE "/configs/$SBX_SWARM_INSTANCE-innerkey-$u" >/dev/null 2>&1
+		api n1 DELETE "/configs/$SBX_SWARM_INSTANCE-provision-$u" >/dev/null 2>&1
 		for n in "${SBX_SWARM_NODES[@]}"; do
 			api "$n" DELETE "/volumes/$SBX_SWARM_INSTANCE-home-$u" >/dev/null 2>&1
 			findmnt -rn -o TARGET | awk -v p="$SBX_SWARM_DIR/sshbox/$n/state/users/$u/" 'index($0, p) == 1' | xargs -r -n1 umount -l
