@@ -19,6 +19,8 @@
 #define ANSWER_TRIES    10 /* writing the answer, 3 s apart: the swarm may be busy */
 #define ANSWER_PAUSE_MS 3000
 #define WAIT_SLICE_MS   200
+#define PAUSED_WAIT_MS  (60LL * 60 * 1000) /* a commit dockerd still runs */
+#define PAUSED_SLICE_S  5
 
 enum phase { FREE, CLAIMED, COMMITTING, ANSWERING };
 
@@ -108,6 +110,34 @@ int swarm_commit_wait(const char *container, int timeout_s)
 	return 0;
 }
 
+/* A commit whose engine call timed out may still run in dockerd, which
+ * keeps the container paused until it ends: the slot stays this job's
+ * meanwhile (bounded), so no save and no second commit runs beside it. */
+static void wait_unpaused(struct engine *e, const struct commit_job *job)
+{
+	long long deadline = mono_ms() + PAUSED_WAIT_MS;
+	log_warn("user \"%s\": the commit of task container %.12s timed out here; waiting while "
+	         "dockerd may still be committing it (the container paused)",
+	         job->user, job->container);
+	for (;;) {
+		struct err err = {0};
+		json_t *c = NULL;
+		int found = engine_inspect(e, "containers", job->container, &c, &err);
+		int paused = json_is_true(json_object_get(json_object_get(c, "State"), "Paused"));
+		json_decref(c);
+		if (found == 0 || (found > 0 && !paused))
+			return;
+		if (mono_ms() >= deadline) {
+			log_err("user \"%s\": task container %.12s is %s an hour after its commit "
+			        "timed out; freeing the commit's slot",
+			        job->user, job->container,
+			        found > 0 ? "still paused" : "not readable");
+			return;
+		}
+		sleep(PAUSED_SLICE_S);
+	}
+}
+
 /* Commits, then writes the answer (retried: the user's login node is
  * waiting for it, and a lost answer reads as a failure). */
 static void run(struct engine *e, const struct config *cfg, const struct commit_job *job)
@@ -122,6 +152,8 @@ static void run(struct engine *e, const struct config *cfg, const struct commit_
 		snprintf(text, sizeof(text), "sshbox: commit failed: %s\n", err.msg);
 		log_err("user \"%s\": cannot commit task container %.12s: %s", job->user,
 		        job->container, err.msg);
+		if (err.code == ETIMEDOUT)
+			wait_unpaused(e, job);
 	} else {
 		snprintf(text, sizeof(text), "committed your container as %s (%.19s)\n", image, id);
 		log_info("user \"%s\": committed task container %.12s as %s in %lld ms", job->user,
