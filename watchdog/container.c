@@ -213,9 +213,9 @@ static int start(struct engine *e, const char *id, struct err *err)
 }
 
 int container_commit(struct engine *e, const struct config *cfg, const char *user, const char *id,
-                     char *ret_image_id, size_t size, struct err *err)
+                     const char *comment, char *ret_image_id, size_t size, struct err *err)
 {
-	char image[128], repo[96], path[512], old_id[80] = "";
+	char image[128], repo[96], path[512], old_id[80] = "", note[200] = "";
 	box_image_name(cfg->instance, user, image, sizeof(image));
 	snprintf(repo, sizeof(repo), "%.*s", (int)(strchr(image, ':') - image), image);
 	json_t *old = NULL;
@@ -226,8 +226,10 @@ int container_commit(struct engine *e, const struct config *cfg, const char *use
 		             : "");
 	json_decref(old);
 	/* The old image keeps its name until the engine has written the new one. */
-	snprintf(path, sizeof(path), "/commit?container=%s&repo=%s&tag=%s&pause=true", id, repo,
-	         user);
+	if (comment != NULL && engine_urlencode(comment, note, sizeof(note)) < 0)
+		return err_set(err, ENAMETOOLONG, "commit comment too long");
+	snprintf(path, sizeof(path), "/commit?container=%s&repo=%s&tag=%s&pause=true%s%s", id, repo,
+	         user, note[0] ? "&comment=" : "", note);
 	static const long ok[] = {201, 0};
 	json_t *answer = NULL;
 	/* A body of {} (no changes to the config): Podman refuses an empty one. */
@@ -256,7 +258,7 @@ static int migrate(struct engine *e, const struct config *cfg, const char *user,
                    const struct container_info *info, struct err *err)
 {
 	char image_id[80], path[160];
-	if (container_commit(e, cfg, user, info->id, image_id, sizeof(image_id), err) < 0)
+	if (container_commit(e, cfg, user, info->id, NULL, image_id, sizeof(image_id), err) < 0)
 		return err_wrap(err, "cannot save the container of an older sshbox before "
 		                     "re-creating it");
 	snprintf(path, sizeof(path), "/containers/%s?force=1", info->id);

@@ -29,9 +29,10 @@ int container_ensure(struct engine *e, const struct config *cfg, const char *use
                      struct err *err);
 
 /* Saves the container as the user's image (INSTANCE-user:USER), replacing
- * the previous one; *ret_image_id gets the new image's id. */
+ * the previous one; *ret_image_id gets the new image's id. comment (NULL:
+ * none) becomes the image's Comment: it tells later which commit made it. */
 int container_commit(struct engine *e, const struct config *cfg, const char *user, const char *id,
-                     char *ret_image_id, size_t size, struct err *err);
+                     const char *comment, char *ret_image_id, size_t size, struct err *err);
 
 /* The capabilities a container keeps (NULL-terminated): one list for local
  * containers and swarm tasks. */

@@ -110,6 +110,11 @@ int swarm_commit_wait(const char *container, int timeout_s)
 	return 0;
 }
 
+void swarm_commit_note(const char *nonce, char *buf, size_t size)
+{
+	snprintf(buf, size, "sshbox commit %s", nonce);
+}
+
 /* A commit whose engine call timed out may still run in dockerd, which
  * keeps the container paused until it ends: the slot stays this job's
  * meanwhile (bounded), so no save and no second commit runs beside it. */
@@ -143,11 +148,12 @@ static void wait_unpaused(struct engine *e, const struct commit_job *job)
 static void run(struct engine *e, const struct config *cfg, const struct commit_job *job)
 {
 	struct err err = {0};
-	char image[128], id[80] = "", text[1024];
+	char image[128], id[80] = "", text[1024], note[80];
 	int status = 0;
 	long long began = mono_ms();
 	box_image_name(cfg->instance, job->user, image, sizeof(image));
-	if (container_commit(e, cfg, job->user, job->container, id, sizeof(id), &err) < 0) {
+	swarm_commit_note(job->nonce, note, sizeof(note));
+	if (container_commit(e, cfg, job->user, job->container, note, id, sizeof(id), &err) < 0) {
 		status = 1;
 		snprintf(text, sizeof(text), "sshbox: commit failed: %s\n", err.msg);
 		log_err("user \"%s\": cannot commit task container %.12s: %s", job->user,

@@ -27,5 +27,9 @@ int swarm_commit_serving(const char *user, const char *nonce);
 /* Waits until no commit of container runs, at most timeout_s: 0, or -1
  * when one still runs. */
 int swarm_commit_wait(const char *container, int timeout_s);
+/* The Comment a commit of request nonce gives its image ("sshbox commit
+ * NONCE"): a watchdog that restarted meanwhile finds by it whether the
+ * commit it lost completed in the engine. */
+void swarm_commit_note(const char *nonce, char *buf, size_t size);
 
 #endif

@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "direct.h"
 #include "log.h"
+#include "names.h"
 #include "swarm.h"
 #include "swarm_commit.h"
 #include "swarm_layer.h"
@@ -136,23 +137,71 @@ int swarm_mailbox_finish(struct engine *e, const struct config *cfg, const char 
 	return reply_write(e, cfg, user, NULL, SWARM_LABEL_TAKEN, &r, err) < 0 ? -1 : 0;
 }
 
+/* A commit taken here that no thread serves any more (the watchdog
+ * restarted): 1 while the engine may still run it (its container paused),
+ * 0 with *r the success when its image carries the request's note, else
+ * -1 (lost). */
+static int orphan_commit(struct engine *e, const struct config *cfg, json_t *svc, const char *user,
+                         const char *nonce, char *image_id, size_t id_size, char *text, size_t size)
+{
+	char image[128], note[80];
+	struct err ignored = {0};
+	json_t *c = NULL, *img = NULL;
+	const char *fenced = swarm_label(svc, SWARM_LABEL_FENCED);
+	if (fenced != NULL && engine_inspect(e, "containers", fenced, &c, &ignored) > 0 &&
+	    json_is_true(json_object_get(json_object_get(c, "State"), "Paused"))) {
+		json_decref(c);
+		return 1;
+	}
+	json_decref(c);
+	box_image_name(cfg->instance, user, image, sizeof(image));
+	swarm_commit_note(nonce, note, sizeof(note));
+	int done = engine_inspect(e, "images", image, &img, &ignored) > 0 &&
+	           strcmp(json_string_value(json_object_get(img, "Comment")) ?: "", note) == 0 &&
+	           json_string_value(json_object_get(img, "Id")) != NULL;
+	if (done) {
+		snprintf(image_id, id_size, "%s", json_string_value(json_object_get(img, "Id")));
+		snprintf(text, size, "committed your container as %s (%.19s)\n", image, image_id);
+	}
+	json_decref(img);
+	return done ? 0 : -1;
+}
+
 /* A request taken here that no thread serves (the watchdog restarted during
- * a commit, or its thread had no engine): answered, so its asker is told. */
+ * a commit, or its thread had no engine): answered, so its asker is told;
+ * a commit the engine completed meanwhile is answered as done. */
 static void answer_orphan(struct engine *e, const struct config *cfg, json_t *svc, const char *user)
 {
-	char verb[16], nonce[NONCE_LEN + 8], text[300];
+	char verb[16], nonce[NONCE_LEN + 8], text[300], image_id[80] = "";
 	const char *taken = swarm_label(svc, SWARM_LABEL_TAKEN);
 	if (taken == NULL || sscanf(taken, "%15s %31s", verb, nonce) != 2 ||
 	    swarm_commit_serving(user, nonce))
 		return;
-	snprintf(text, sizeof(text),
-	         "sshbox: %s failed: node %s lost it (its watchdog restarted, or its engine "
-	         "failed); run it again\n",
-	         verb, swarm_label(svc, SWARM_LABEL_NODE) ?: "?");
-	struct reply r = {.nonce = nonce, .status = 1, .text = text};
+	int got = strcmp(verb, "commit") == 0 ? orphan_commit(e, cfg, svc, user, nonce, image_id,
+	                                                      sizeof(image_id), text, sizeof(text))
+	                                      : -1;
+	if (got == 1)
+		return; /* still committing in the engine: answered when it ends */
+	if (got < 0)
+		snprintf(text, sizeof(text),
+		         "sshbox: %s failed: node %s lost it (its watchdog restarted, or its "
+		         "engine failed); run it again\n",
+		         verb, swarm_label(svc, SWARM_LABEL_NODE) ?: "?");
+	struct reply r = {.nonce = nonce,
+	                  .status = got == 0 ? 0 : 1,
+	                  .text = text,
+	                  .image_id = got == 0 ? image_id : NULL};
 	struct err err = {0};
-	if (reply_write(e, cfg, user, svc, SWARM_LABEL_TAKEN, &r, &err) == 0)
-		log_warn("user \"%s\": answered a %s request no thread served here", user, verb);
+	if (reply_write(e, cfg, user, svc, SWARM_LABEL_TAKEN, &r, &err) == 0) {
+		if (got == 0)
+			log_info(
+			    "user \"%s\": a commit this watchdog lost in a restart completed in "
+			    "the engine (%.19s); answered",
+			    user, image_id);
+		else
+			log_warn("user \"%s\": answered a %s request no thread served here", user,
+			         verb);
+	}
 }
 
 /* commit: claimed, taken (the request moves to sshbox.taken, so nothing

@@ -165,7 +165,7 @@ static int verb_commit(struct engine *e, const struct config *cfg, const char *u
 		return fail(o, "sshbox: you have no container to commit%s\n", "");
 	char image[128], id[80];
 	box_image_name(cfg->instance, user, image, sizeof(image));
-	if (container_commit(e, cfg, user, info->id, id, sizeof(id), &err) < 0)
+	if (container_commit(e, cfg, user, info->id, NULL, id, sizeof(id), &err) < 0)
 		return fail(o, "sshbox: commit failed: %s\n", err.msg);
 	snprintf(o->out, sizeof(o->out), "committed your container as %s (%.19s)\n", image, id);
 	log_info("user \"%s\": committed container %.12s as %s", user, info->id, image);

@@ -5,7 +5,9 @@
 # a few seconds) and still stops that user's idle container after grace; a
 # second commit is refused plainly, so is a stop without --force; a
 # remove --force during the commit does not lose it: the next login starts
-# from the committed image, big file included.
+# from the committed image, big file included. n3's watchdog restarted
+# during a commit: the engine finishes it, and the restarted watchdog
+# answers it as done (the request's note in the image's Comment), not lost.
 . "$(dirname "$0")/swarm-lib.sh"
 began=$SECONDS
 A=sbt-sw-mona
@@ -66,5 +68,25 @@ check "no request is left in the labels" test -z "$(label $A sshbox.op)$(label "
 check "the task is gone" wait_for 15 sw_no_task $A
 out=$(sw_ssh n1 $A 'stat -c %s /var/sshbox-big' 2>&1)
 expect_eq "the next login starts from the committed image, the big file in it" $((MB * 1024 * 1024)) "$out"
+
+# 2. n3's watchdog restarted while the engine commits.
+out=$(sw_ssh n1 $A "dd if=/dev/zero of=/var/sshbox-big2 bs=1M count=$((MB / 2)) status=none && echo written" 2>&1)
+expect_eq "another $((MB / 2)) MiB in her new container" written "$out"
+lines=$(wc -l <"$LOG")
+sw_ssh n1 $A commit >"$T/commit2.out" 2>&1 &
+commit=$!
+check "n3 takes the commit" wait_for 10 taken
+wd=$(cat "$SBX_SWARM_DIR/sshbox/n3/run/watchdog.pid")
+check "n3's watchdog is stopped during the commit" kill "$wd"
+wd_gone() { ! kill -0 "$wd" 2>/dev/null; }
+check "(it exits)" wait_for 10 wd_gone
+paused() { api n3 GET "/containers/$(label $A sshbox.fenced)/json" | jq -e .State.Paused >/dev/null; }
+check "the engine still commits (her container paused)" paused
+check "n3's watchdog starts again" "$SBX_SRC/tests/bed/swarm-sshbox.sh" up
+wait $commit
+expect_contains "the commit is answered as done" "committed your container as $SBX_SWARM_INSTANCE-user:$A" "$(cat "$T/commit2.out")"
+check "by the restarted watchdog, from the image it found" bash -c "tail -n +$((lines + 1)) '$LOG' | grep -q 'user \"$A\": a commit this watchdog lost in a restart completed in the engine'"
+expect_eq "the image is the one the service names" "$(api n3 GET "/images/$SBX_SWARM_INSTANCE-user:$A/json" | jq -r .Id)" "$(label $A sshbox.image)"
+check "no request is left in the labels" test -z "$(label $A sshbox.op)$(label "$A" sshbox.taken)"
 echo "took $((SECONDS - began)) s"
 finish
