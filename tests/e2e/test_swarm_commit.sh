@@ -80,7 +80,7 @@ wd=$(cat "$SBX_SWARM_DIR/sshbox/n3/run/watchdog.pid")
 check "n3's watchdog is stopped during the commit" kill "$wd"
 wd_gone() { ! kill -0 "$wd" 2>/dev/null; }
 check "(it exits)" wait_for 10 wd_gone
-paused() { api n3 GET "/containers/$(label $A sshbox.fenced)/json" | jq -e .State.Paused >/dev/null; }
+paused() { api n3 GET "/containers/$(label "$A" sshbox.fenced)/json" | jq -e .State.Paused >/dev/null; }
 check "the engine still commits (her container paused)" paused
 check "n3's watchdog starts again" "$SBX_SRC/tests/bed/swarm-sshbox.sh" up
 wait $commit
