@@ -31,6 +31,7 @@ void config_defaults(struct config *cfg)
 	strcpy(cfg->audit_log, "/var/log/sshbox/audit.log");
 	cfg->record = RECORD_NONE;
 	cfg->record_max_bytes = 1LL << 30;
+	cfg->swarm_layer_flatten = SWARM_LAYER_FLATTEN_DEFAULT;
 }
 
 int parse_record_mode(const char *s, int *ret_mode)
@@ -292,6 +293,8 @@ static int set_value(struct config *cfg, const char *key, const char *v)
 		cfg->engine_mode = strcmp(v, "swarm") == 0 ? ENGINE_MODE_SWARM : ENGINE_MODE_LOCAL;
 		return 0;
 	}
+	if (strcmp(key, "swarm_layer_flatten") == 0)
+		return parse_long(v, 0, SWARM_LAYER_FLATTEN_MAX, &cfg->swarm_layer_flatten);
 	return -2;
 }
 
@@ -317,6 +320,7 @@ static const char *const config_keys[] = {"engine",
                                           "record",
                                           "record_max_bytes",
                                           "engine_mode",
+                                          "swarm_layer_flatten",
                                           NULL};
 
 struct config_ctx {
@@ -341,6 +345,9 @@ static int config_kv(void *ctx, const char *key, const char *value, struct err *
 		               strcmp(key, "metrics_listen") == 0
 		                   ? " (only unix:/PATH, 127.0.0.1:PORT or off: metrics are "
 		                     "never served beyond this host)"
+		               : strcmp(key, "swarm_layer_flatten") == 0
+		                   ? " (a number of image layers from 0, never, to 100: "
+		                     "overlay2 refuses images past ~125)"
 		                   : "");
 	return 0;
 }

@@ -41,6 +41,7 @@ struct config {
 	int record;                     /* RECORD_NONE / _PTY / _PTY_INPUT */
 	long long record_max_bytes;     /* per user, all recordings together */
 	int engine_mode;                /* ENGINE_MODE_LOCAL or ENGINE_MODE_SWARM */
+	long swarm_layer_flatten; /* layers at which a save flattens; 0 never */
 };
 
 /* Session recording, globally (config "record") or per user (record key
@@ -53,6 +54,11 @@ const char *record_mode_name(int mode);
  * services on a Docker Swarm this host is a manager of (docs/design-cluster.md). */
 #define ENGINE_MODE_LOCAL 0
 #define ENGINE_MODE_SWARM 1
+/* swarm_layer_flatten: a save onto an image of this many layers or more
+ * flattens it into one (design-cluster.md 3.10); past ~125 overlay2
+ * refuses to start it. */
+#define SWARM_LAYER_FLATTEN_DEFAULT 60
+#define SWARM_LAYER_FLATTEN_MAX     100
 
 void config_defaults(struct config *cfg);
 /* Parses the file at path over the defaults. */

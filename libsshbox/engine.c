@@ -94,10 +94,8 @@ static int api_url(const struct engine *e, const char *path, char *buf, size_t s
 }
 
 /* What every request shares: address, transport, TLS, connect deadline. */
-static CURL *setup_handle(struct engine *e, const char *url)
+static void setup_on(const struct engine *e, CURL *c, const char *url)
 {
-	CURL *c = e->curl;
-	curl_easy_reset(c);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
@@ -111,6 +109,26 @@ static CURL *setup_handle(struct engine *e, const char *url)
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
 	}
+}
+
+static CURL *setup_handle(struct engine *e, const char *url)
+{
+	curl_easy_reset(e->curl);
+	setup_on(e, e->curl, url);
+	return e->curl;
+}
+
+void *engine_easy_new(const struct engine *e, const char *path, struct err *err)
+{
+	char url[ENGINE_EASY_URL_MAX];
+	if (api_url(e, path, url, sizeof(url), err) < 0)
+		return NULL;
+	CURL *c = curl_easy_init();
+	if (c == NULL) {
+		err_set(err, ENOMEM, "cannot initialise libcurl");
+		return NULL;
+	}
+	setup_on(e, c, url);
 	return c;
 }
 

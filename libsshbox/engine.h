@@ -61,6 +61,13 @@ int engine_call(struct engine *e, const char *method, const char *path, json_t *
                 long timeout_s, const long *ok, const char *what, json_t **ret_answer,
                 struct err *err);
 
+/* A new libcurl easy handle (a CURL *) for path, set up as every request
+ * (address, transport, TLS, connect deadline), for callers that drive
+ * transfers themselves (engine_pipe.c); curl_easy_cleanup frees it. NULL
+ * with err. path may be up to ENGINE_EASY_URL_MAX bytes with the base. */
+#define ENGINE_EASY_URL_MAX (16 * 1024)
+void *engine_easy_new(const struct engine *e, const char *path, struct err *err);
+
 /* 1 and *ret_json when found, 0 when the engine says 404, -1 on error. */
 int engine_inspect(struct engine *e, const char *kind, const char *name, json_t **ret_json,
                    struct err *err);

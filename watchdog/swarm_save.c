@@ -13,6 +13,7 @@
 #include "names.h"
 #include "session.h"
 #include "swarm_commit.h"
+#include "swarm_flatten.h"
 #include "swarm.h"
 #include "thread.h"
 
@@ -79,11 +80,35 @@ static const char *diff_content(json_t *changes)
 	return NULL;
 }
 
-/* Commits the exited container as the user's layer image: 1 and its id
- * (and in ret_why a path that changed), 0 when there was nothing to save,
- * -1 with err. */
+/* A save onto an image of swarm_layer_flatten layers or more: 1 when the
+ * container was flattened into image (its id in ret_id), 0 when not due or
+ * when it failed (logged: the save commits on top instead). */
+static int flatten_layer(struct engine *e, const struct config *cfg, const struct save_job *job,
+                         const char *image, char *ret_id, size_t size)
+{
+	struct flatten_stats st = {0};
+	struct err err = {0};
+	int rc = swarm_flatten(e, job->container, image, cfg->swarm_layer_flatten, SAVE_TIMEOUT_S,
+	                       ret_id, size, &st, &err);
+	if (rc < 0)
+		log_warn("user \"%s\": cannot flatten task container %.12s into %s: %s; committing "
+		         "it on top instead",
+		         job->user, job->container, image, err.msg);
+	else if (rc > 0)
+		log_info("user \"%s\": task container %.12s flattened into %s as %.19s: %zu layers "
+		         "before, 1 now; %lld bytes exported, image size %lld bytes, %.1f s",
+		         job->user, job->container, image, ret_id, st.depth_before, st.bytes,
+		         st.image_bytes, (double)st.ms / 1000.0);
+	return rc > 0;
+}
+
+/* Commits the exited container as the user's layer image (or flattens it
+ * into one): 1 and its id (and in ret_why a path that changed; in
+ * ret_old, after a flatten, the older image, to remove once the container
+ * is gone), 0 when there was nothing to save, -1 with err. */
 static int commit_layer(struct engine *e, const struct config *cfg, const struct save_job *job,
-                        char *ret_id, size_t size, char *ret_why, size_t why_size, struct err *err)
+                        char *ret_id, size_t size, char *ret_why, size_t why_size,
+                        char *ret_old, size_t old_size, struct err *err)
 {
 	char path[400], image[160], *data = NULL;
 	size_t len = 0;
@@ -122,6 +147,11 @@ static int commit_layer(struct engine *e, const struct config *cfg, const struct
 		snprintf(old_id, sizeof(old_id), "%s",
 		         json_string_value(json_object_get(old, "Id")) ?: "");
 	json_decref(old);
+	ret_old[0] = '\0';
+	if (flatten_layer(e, cfg, job, image, ret_id, size)) {
+		snprintf(ret_old, old_size, "%s", old_id);
+		return 1;
+	}
 	snprintf(path, sizeof(path), "/commit?container=%s&repo=%.*s&tag=%s&pause=false",
 	         job->container, (int)strcspn(image, ":"), image, job->user);
 	if (engine_call(e, "POST", path, NULL, SAVE_TIMEOUT_S, created, "commit", &answer, err) < 0)
@@ -223,6 +253,20 @@ static int clear_mark(struct engine *e, const struct config *cfg, const struct s
 	return err_set(err, EBUSY, "the service kept changing");
 }
 
+/* After a flatten nothing builds on the older layer image: removed (its
+ * untagged parents with it) once the container that ran from it is gone.
+ * Best effort: a kept container of an older save still holds it. */
+static void remove_flattened(struct engine *e, const struct save_job *job, const char *old)
+{
+	char path[160];
+	struct err err = {0};
+	static const long gone[] = {200, 404, 0};
+	snprintf(path, sizeof(path), "/images/%s", old);
+	if (engine_call(e, "DELETE", path, NULL, 60, gone, "remove old image", NULL, &err) < 0)
+		log_warn("user \"%s\": the layer image %.19s before the flatten stays: %s",
+		         job->user, old, err.msg);
+}
+
 void swarm_save_remove(struct engine *e, const char *id)
 {
 	char path[160];
@@ -279,7 +323,7 @@ static void keep_from_swarm(struct engine *e, const struct config *cfg, const st
 static void save(struct engine *e, const struct config *cfg, const struct save_job *job)
 {
 	struct err err = {0};
-	char path[400], id[80] = "", why[128] = "";
+	char path[400], id[80] = "", why[128] = "", old[80] = "";
 	static const long ok[] = {200, 0};
 	long long began = mono_ms();
 	int own = owned(e, cfg, job, &err);
@@ -325,7 +369,8 @@ static void save(struct engine *e, const struct config *cfg, const struct save_j
 		                    NULL, &err);
 		exited = mono_ms();
 		if (saved == 0)
-			saved = commit_layer(e, cfg, job, id, sizeof(id), why, sizeof(why), &err);
+			saved = commit_layer(e, cfg, job, id, sizeof(id), why, sizeof(why), old,
+			                     sizeof(old), &err);
 		if (saved < 0 && attempt == 1)
 			keep_from_swarm(e, cfg, job);
 		if (saved < 0 && attempt < SAVE_TRIES)
@@ -354,6 +399,8 @@ static void save(struct engine *e, const struct config *cfg, const struct save_j
 		         job->user, job->container, exited - began);
 	if (saved >= 0)
 		swarm_save_remove(e, job->container);
+	if (saved == 1 && old[0] != '\0' && strcmp(old, id) != 0)
+		remove_flattened(e, job, old);
 }
 
 static void saves_release(const char *container)
