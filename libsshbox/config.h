@@ -41,7 +41,7 @@ struct config {
 	int record;                     /* RECORD_NONE / _PTY / _PTY_INPUT */
 	long long record_max_bytes;     /* per user, all recordings together */
 	int engine_mode;                /* ENGINE_MODE_LOCAL or ENGINE_MODE_SWARM */
-	long swarm_layer_flatten; /* layers at which a save flattens; 0 never */
+	long swarm_layer_flatten;       /* layers at which a save flattens; 0 never */
 };
 
 /* Session recording, globally (config "record") or per user (record key

@@ -16,15 +16,9 @@ struct engine {
 	char ca[CONFIG_STR_MAX + 16], cert[CONFIG_STR_MAX + 16], key[CONFIG_STR_MAX + 16];
 };
 
-struct answer {
-	char *data;
-	size_t len;
-	int too_big;
-};
-
-static size_t collect(char *ptr, size_t size, size_t nmemb, void *userdata)
+size_t engine_collect(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
-	struct answer *a = userdata;
+	struct engine_answer *a = userdata;
 	size_t n = size * nmemb;
 	if (a->len + n > ENGINE_MAX_ANSWER) {
 		a->too_big = 1;
@@ -189,13 +183,13 @@ int engine_request_raw(struct engine *e, const char *method, const char *path,
 		return -1;
 	snprintf(ctype, sizeof(ctype), "Content-Type: %s",
 	         body && body->type ? body->type : "application/json");
-	struct answer a = {0};
+	struct engine_answer a = {0};
 	struct curl_slist *headers = curl_slist_append(NULL, ctype);
 	CURL *c = setup_handle(e, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, engine_collect);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &a);
 	if (strcmp(method, "HEAD") == 0) {
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);

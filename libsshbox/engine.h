@@ -61,6 +61,16 @@ int engine_call(struct engine *e, const char *method, const char *path, json_t *
                 long timeout_s, const long *ok, const char *what, json_t **ret_answer,
                 struct err *err);
 
+/* An answer read whole, up to 16 MiB (then too_big, and the transfer
+ * fails): engine_collect is its libcurl write callback, data NUL-terminated
+ * and malloc'd (the caller frees it). */
+struct engine_answer {
+	char *data;
+	size_t len;
+	int too_big;
+};
+size_t engine_collect(char *ptr, size_t size, size_t nmemb, void *userdata);
+
 /* A new libcurl easy handle (a CURL *) for path, set up as every request
  * (address, transport, TLS, connect deadline), for callers that drive
  * transfers themselves (engine_pipe.c); curl_easy_cleanup frees it. NULL

@@ -10,7 +10,6 @@
 
 #define PIPE_BUF_BYTES (1024 * 1024)
 #define PIPE_RESUME    (64 * 1024) /* free room before the source resumes */
-#define ANSWER_MAX     (1024 * 1024)
 #define SOURCE_ERR_MAX 200
 
 struct pipe {
@@ -19,8 +18,7 @@ struct pipe {
 	size_t head, len; /* the bytes not sent yet: buf[head, head + len) */
 	int src_paused, dst_paused, src_done, src_failed;
 	long long bytes;
-	char *answer;
-	size_t answer_len;
+	struct engine_answer answer;      /* the destination's */
 	char src_err[SOURCE_ERR_MAX + 1]; /* the start of a source's error answer */
 	size_t src_err_len;
 };
@@ -84,22 +82,6 @@ static size_t to_destination(char *ptr, size_t size, size_t nmemb, void *userdat
 	return n;
 }
 
-static size_t collect_answer(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-	struct pipe *p = userdata;
-	size_t n = size * nmemb;
-	if (p->answer_len + n > ANSWER_MAX)
-		return 0;
-	char *grown = realloc(p->answer, p->answer_len + n + 1);
-	if (grown == NULL)
-		return 0;
-	p->answer = grown;
-	memcpy(p->answer + p->answer_len, ptr, n);
-	p->answer_len += n;
-	p->answer[p->answer_len] = '\0';
-	return n;
-}
-
 /* Resumes whichever side its callback paused once the other has moved. */
 static void resume(struct pipe *p)
 {
@@ -133,7 +115,8 @@ static int run(CURLM *m, struct pipe *p, long long deadline, CURLcode *ret_src_r
 				dst_running = 0;
 			} else {
 				*ret_src_rc = msg->data.result;
-				p->src_done = msg->data.result == CURLE_OK && status_of(p->src) == 200;
+				p->src_done =
+				    msg->data.result == CURLE_OK && status_of(p->src) == 200;
 				p->src_failed = !p->src_done;
 			}
 		}
@@ -152,9 +135,9 @@ static int run(CURLM *m, struct pipe *p, long long deadline, CURLcode *ret_src_r
 	return 0;
 }
 
-int engine_pipe(struct engine *e, const char *from_path, const char *to_path,
-                const char *body_type, long timeout_s, long *ret_status, char **ret_answer,
-                size_t *ret_len, long long *ret_bytes, struct err *err)
+int engine_pipe(struct engine *e, const char *from_path, const char *to_path, const char *body_type,
+                long timeout_s, long *ret_status, char **ret_answer, size_t *ret_len,
+                long long *ret_bytes, struct err *err)
 {
 	struct pipe p = {0};
 	char ctype[128];
@@ -184,8 +167,8 @@ int engine_pipe(struct engine *e, const char *from_path, const char *to_path,
 	curl_easy_setopt(p.dst, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(p.dst, CURLOPT_READFUNCTION, to_destination);
 	curl_easy_setopt(p.dst, CURLOPT_READDATA, &p);
-	curl_easy_setopt(p.dst, CURLOPT_WRITEFUNCTION, collect_answer);
-	curl_easy_setopt(p.dst, CURLOPT_WRITEDATA, &p);
+	curl_easy_setopt(p.dst, CURLOPT_WRITEFUNCTION, engine_collect);
+	curl_easy_setopt(p.dst, CURLOPT_WRITEDATA, &p.answer);
 	if (curl_multi_add_handle(m, p.src) != CURLM_OK ||
 	    curl_multi_add_handle(m, p.dst) != CURLM_OK) {
 		err_set(err, ENOMEM, "cannot start the transfers");
@@ -215,10 +198,10 @@ int engine_pipe(struct engine *e, const char *from_path, const char *to_path,
 		goto out;
 	}
 	*ret_status = status_of(p.dst);
-	*ret_answer = p.answer;
-	*ret_len = p.answer_len;
+	*ret_answer = p.answer.data;
+	*ret_len = p.answer.len;
 	*ret_bytes = p.bytes;
-	p.answer = NULL;
+	p.answer.data = NULL;
 	rc = 0;
 out:
 	if (m != NULL) {
@@ -232,6 +215,6 @@ out:
 	curl_multi_cleanup(m);
 	curl_slist_free_all(headers);
 	free(p.buf);
-	free(p.answer);
+	free(p.answer.data);
 	return rc;
 }

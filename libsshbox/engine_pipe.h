@@ -17,8 +17,8 @@
  * the source's status or transport error. Else 0: *ret_status and
  * *ret_answer (malloc'd, NUL-terminated, may be NULL) / *ret_len are the
  * POST's, *ret_bytes how many bytes went through. */
-int engine_pipe(struct engine *e, const char *from_path, const char *to_path,
-                const char *body_type, long timeout_s, long *ret_status, char **ret_answer,
-                size_t *ret_len, long long *ret_bytes, struct err *err);
+int engine_pipe(struct engine *e, const char *from_path, const char *to_path, const char *body_type,
+                long timeout_s, long *ret_status, char **ret_answer, size_t *ret_len,
+                long long *ret_bytes, struct err *err);
 
 #endif

@@ -22,8 +22,9 @@ static int add_change(struct changes *c, const char *line)
 	char enc[3 * CHANGE_MAX + 1];
 	if (strlen(line) >= CHANGE_MAX || strchr(line, '\n') != NULL ||
 	    engine_urlencode(line, enc, sizeof(enc)) < 0)
-		return err_set(c->err, E2BIG, "the image's config line \"%.40s...\" cannot be "
-		                              "carried over",
+		return err_set(c->err, E2BIG,
+		               "the image's config line \"%.40s...\" cannot be "
+		               "carried over",
 		               line);
 	int n = snprintf(c->path + c->len, ENGINE_EASY_URL_MAX - 64 - c->len, "&changes=%s", enc);
 	if (n < 0 || (size_t)n >= ENGINE_EASY_URL_MAX - 64 - c->len)
@@ -127,10 +128,12 @@ static int add_config(struct changes *c, json_t *config)
 		const char *kv = json_string_value(v);
 		const char *eq = kv ? strchr(kv, '=') : NULL;
 		if (eq == NULL || eq == kv || (size_t)(eq - kv) >= 256 ||
-		    strspn(kv, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") !=
+		    strspn(kv,
+		           "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") !=
 		        (size_t)(eq - kv))
-			return err_set(c->err, EINVAL, "the image's ENV entry \"%.40s\" cannot be "
-			                               "carried over",
+			return err_set(c->err, EINVAL,
+			               "the image's ENV entry \"%.40s\" cannot be "
+			               "carried over",
 			               kv ? kv : "?");
 		char keyword[300];
 		snprintf(keyword, sizeof(keyword), "ENV %.*s=", (int)(eq - kv), kv);
@@ -146,8 +149,9 @@ static int add_config(struct changes *c, json_t *config)
 		char qk[CHANGE_MAX / 2], qv[CHANGE_MAX / 2], full[CHANGE_MAX + 16];
 		if (!json_is_string(v) || quoted(key, qk, sizeof(qk)) < 0 ||
 		    quoted(json_string_value(v), qv, sizeof(qv)) < 0)
-			return err_set(c->err, E2BIG, "the image's LABEL \"%.40s\" cannot be "
-			                              "carried over",
+			return err_set(c->err, E2BIG,
+			               "the image's LABEL \"%.40s\" cannot be "
+			               "carried over",
 			               key);
 		snprintf(full, sizeof(full), "LABEL %s=%s", qk, qv);
 		if (add_change(c, full) < 0)
@@ -157,13 +161,16 @@ static int add_config(struct changes *c, json_t *config)
 	{
 		snprintf(line, sizeof(line), "EXPOSE %s", key); /* "22/tcp": no quoting */
 		if (strspn(key, "0123456789/tcpudsp-") != strlen(key) || add_change(c, line) < 0)
-			return err_set(c->err, EINVAL, "the image's EXPOSE %.40s cannot be carried "
-			                               "over",
+			return err_set(c->err, EINVAL,
+			               "the image's EXPOSE %.40s cannot be carried "
+			               "over",
 			               key);
 	}
 	json_t *volumes = json_array();
 	json_object_foreach(json_object_get(config, "Volumes"), key, v)
+	{
 		json_array_append_new(volumes, json_string(key));
+	}
 	int rc = json_array_size(volumes) ? add_json(c, "VOLUME", volumes) : 0;
 	json_decref(volumes);
 	const char *s = json_string_value(json_object_get(config, "WorkingDir"));
@@ -267,9 +274,9 @@ int swarm_flatten(struct engine *e, const char *container, const char *image, lo
 		err_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
-	c.len = (size_t)snprintf(path, ENGINE_EASY_URL_MAX,
-	                         "/images/create?fromSrc=-&repo=%s&tag=%s&message=%s", repo, tag,
-	                         enc);
+	c.len =
+	    (size_t)snprintf(path, ENGINE_EASY_URL_MAX,
+	                     "/images/create?fromSrc=-&repo=%s&tag=%s&message=%s", repo, tag, enc);
 	if (add_config(&c, json_object_get(from, "Config")) < 0)
 		goto out;
 	snprintf(export, sizeof(export), "/containers/%s/export", container);

@@ -107,8 +107,8 @@ static int flatten_layer(struct engine *e, const struct config *cfg, const struc
  * ret_old, after a flatten, the older image, to remove once the container
  * is gone), 0 when there was nothing to save, -1 with err. */
 static int commit_layer(struct engine *e, const struct config *cfg, const struct save_job *job,
-                        char *ret_id, size_t size, char *ret_why, size_t why_size,
-                        char *ret_old, size_t old_size, struct err *err)
+                        char *ret_id, size_t size, char *ret_why, size_t why_size, char *ret_old,
+                        size_t old_size, struct err *err)
 {
 	char path[400], image[160], *data = NULL;
 	size_t len = 0;

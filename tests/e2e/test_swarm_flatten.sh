@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Issue 14, design-cluster.md 3.10: every save commits one more layer, and
-# overlay2 refuses an image past ~125. With swarm_layer_flatten = 3 on n3
-# (reloaded with SIGHUP; put back at the end), flo (home n3) writes a new
+# overlay2 refuses an image past ~125. With swarm_layer_flatten low on n3
+# (her image's depth + 2, reloaded with SIGHUP; put back at the end), flo
+# (home n3, an image with an Env and a WorkingDir) writes a new
 # file outside /root in each session, each followed by a stop: the layer
-# image grows one layer a save until it has 3, then the next save exports
+# image grows one layer a save up to that threshold, then the next save exports
 # the task container and imports it as a one-layer image under the same
 # name. Every file (a symlink, a hardlink, a mode, an owner other than
 # root) is there at the next login, through another node; the config
@@ -15,18 +16,19 @@ LAYER=$SBX_SWARM_INSTANCE-layer:$L
 CONF=$(sbx_swarm_conf n3)
 n3log=$SBX_SWARM_DIR/sshbox/n3/watchdog.log
 n3pid=$(cat "$SBX_SWARM_DIR/sshbox/n3/run/watchdog.pid")
+log_from=$(($(wc -l <"$n3log") + 1)) # this run's lines
+reloads() { grep -c "configuration reloaded" "$n3log"; }
+more_reloads() { [ "$(reloads)" -gt "$1" ]; } # COUNT
 reload() { # the n3 watchdog's config, re-read
 	local before
-	before=$(grep -c "configuration reloaded" "$n3log")
+	before=$(reloads)
 	kill -HUP "$n3pid"
-	wait_for 10 eval '[ "$(grep -c "configuration reloaded" "$n3log")" -gt "$before" ]'
+	wait_for 10 more_reloads "$before"
 }
 restore() { sed -i '/^swarm_layer_flatten/d' "$CONF" && reload; }
-trap 'restore; sw_cleanup $L; sw_images_gone layer $L' EXIT
+trap 'restore; sw_cleanup $L; sw_images_gone layer $L; api n3 DELETE "/images/$IMG" >/dev/null 2>&1' EXIT
 sw_cleanup $L
 sw_images_gone layer $L
-echo "swarm_layer_flatten = 3" >>"$CONF"
-check "n3's watchdog takes swarm_layer_flatten = 3" reload
 
 label() { sw_service $L | jq -r --arg k "$1" '.Spec.Labels[$k] // empty'; } # KEY
 layer_is_not() { [ -z "$(label sshbox.saving)" ] && [ -n "$(label sshbox.layer)" ] &&
@@ -34,9 +36,25 @@ layer_is_not() { [ -z "$(label sshbox.saving)" ] && [ -n "$(label sshbox.layer)"
 image() { api n3 GET "/images/$1/json"; } # NAME|ID
 depth() { image "$LAYER" | jq '.RootFS.Layers | length'; }
 config() { image "$1" | jq -cS '.Config | {Env, WorkingDir, Cmd, Entrypoint, ExposedPorts, Volumes, User, Labels}'; }
-check "flo is provisioned with home n3" sw_user $L n3
+# Her image: the base with an Env and a WorkingDir that need quoting (a
+# space, a $, quotes), committed on n3 from a created container.
+IMG=sbt-flatten-base:latest
+c0=$(api n3 POST /containers/create "{\"Image\":\"$SBX_SWARM_IMAGE:latest\"}" | jq -r .Id)
+chg() { jq -rn --arg s "$1" '$s | @uri'; }
+# shellcheck disable=SC2016 # the $ is for the engine's builder, escaped
+check "her image is made on n3" quiet api n3 POST "/commit?container=$c0&repo=${IMG%:*}&tag=latest&changes=$(chg 'ENV SBT_FLO="a b \$c \"d\""')&changes=$(chg 'WORKDIR "/srv/flo dir"')"
+api n3 DELETE "/containers/$c0?force=1" >/dev/null
+# The threshold two saves above her image's depth: it grows twice, then
+# flattens.
+T=$(($(image "$IMG" | jq '.RootFS.Layers | length') + 2))
+echo "swarm_layer_flatten = $T" >>"$CONF"
+check "n3's watchdog takes swarm_layer_flatten = $T" reload
+install -d -m 0700 "$SW_KEYS"
+[ -f "$SW_KEYS/$L" ] || ssh-keygen -q -t ed25519 -N '' -f "$SW_KEYS/$L"
+check "flo is provisioned with home n3 and that image" quiet "$SW_ADMIN" --config "$(sbx_swarm_conf n1)" \
+	createuser --node n3 $L "$IMG" "$SW_KEYS/$L.pub"
 
-# One session a file, then a stop through n2: depth 1, 2, 3 ... until the
+# One session a file, then a stop through n2: depth T-1, T, until the
 # save that flattens drops it to 1.
 setup='echo f1 >/opt/f1 && ln -s /opt/f1 /opt/link && ln /opt/f1 /opt/hard &&
 	echo m >/opt/mode && chmod 4751 /opt/mode && echo o >/opt/owned && chown 4321:4322 /opt/owned'
@@ -58,13 +76,17 @@ for i in 1 2 3 4 5; do
 	fi
 done
 echo "# depths after each save: ${depths[*]}"
-expect_match "the layer grows one a save up to 3, then the save onto 3 flattens it to 1" \
-	'^([12] )*3 1$' "${depths[*]}"
-check "n3's watchdog logs the flatten (depth before, size, seconds)" \
-	grep -qE "user \"$L\": task container [0-9a-f]{12} flattened into $LAYER as .*: 3 layers before, 1 now; [0-9]+ bytes exported, image size [0-9]+ bytes, [0-9.]+ s" "$n3log"
-grep -E "user \"$L\": task container [0-9a-f]{12} flattened" "$n3log" | tail -1 | sed 's/^/# /'
-expect_eq "the image's config (Env, WorkingDir, Cmd, ...) survives the flatten" \
+expect_eq "the layer grows one a save up to $T, then the save onto $T flattens it to 1" \
+	"$((T - 1)) $T 1" "${depths[*]}"
+flat_line=$(tail -n +"$log_from" "$n3log" | grep -E "user \"$L\": task container [0-9a-f]{12} flattened")
+echo "# $flat_line"
+expect_match "n3's watchdog logs the flatten (depth before, size, seconds)" \
+	"flattened into $LAYER as .*: $T layers before, 1 now; [0-9]+ bytes exported, image size [0-9]+ bytes, [0-9.]+ s" "$flat_line"
+expect_eq "the image's config (Env, WorkingDir, Entrypoint, Labels, ...) survives the flatten" \
 	"$cfg_before" "$(config "$LAYER")"
+# shellcheck disable=SC2016 # a literal $
+expect_eq "her image's Env and WorkingDir among it" '["a b $c \"d\"","/srv/flo dir"]' \
+	"$(image "$LAYER" | jq -c '[(.Config.Env[] | select(startswith("SBT_FLO=")) | sub("^SBT_FLO="; "")), .Config.WorkingDir]')"
 expect_eq "the service starts from the layer image" "$LAYER" \
 	"$(sw_service $L | jq -r .Spec.TaskTemplate.ContainerSpec.Image)"
 gone_all() { # ID...: none of these images is on n3 any more
@@ -77,18 +99,18 @@ if [ "$flattened" -gt 1 ]; then
 fi
 
 # The next login, through n1 (not the home node): everything is there.
-want="f1 f2 f3 f4 f5"
-want=${want:0:$((flattened * 3 - 1))}
+want=$(seq -f 'f%g' 1 "${#depths[@]}" | tr '\n' ' ')
+# shellcheck disable=SC2016 # runs in the container
 out=$(sw_ssh n1 $L 'cat $(ls /opt/f? | sort) | tr "\n" " "; readlink /opt/link;
 	stat -c "%h %a %u:%g" /opt/hard /opt/mode /opt/owned | tr "\n" " "' 2>&1)
 expect_eq "after the flatten, a login through n1 finds every file, the symlink, the hardlink, the mode and the owner" \
-	"$want /opt/f1 2 644 0:0 1 4751 0:0 1 644 4321:4322 " "${out//$'\n'/ }"
+	"$want/opt/f1 2 644 0:0 1 4751 0:0 1 644 4321:4322 " "${out//$'\n'/ }"
 
 # A save after the flatten commits on top of it again: depth 2.
 sw_ssh n1 $L 'echo after >/opt/after' >/dev/null 2>&1
 sw_ssh n2 $L stop >/dev/null 2>&1
-check "the next save is committed on the flattened image (depth 2)" \
-	wait_for 40 eval 'layer_is_not "$layer" && [ "$(depth)" = 2 ]'
+saved_on_top() { layer_is_not "$layer" && [ "$(depth)" = 2 ]; }
+check "the next save is committed on the flattened image (depth 2)" wait_for 40 saved_on_top
 expect_eq "and keeps what the session wrote" after "$(sw_ssh n1 $L cat /opt/after 2>&1)"
 
 echo "took $((SECONDS - began)) s"

@@ -54,6 +54,27 @@ static void config_defaults_limit(void **state)
 	assert_int_equal(parse_cfg("shim = relative\n", &cfg, &err), -1);
 }
 
+/* Issue 14: swarm_layer_flatten, 60 by default, 0 (never) to 100 layers;
+ * a bad value names the key and the range. */
+static void config_layer_flatten(void **state)
+{
+	(void)state;
+	struct config cfg;
+	struct err err = {0};
+	assert_int_equal(parse_cfg("", &cfg, &err), 0);
+	assert_int_equal(cfg.swarm_layer_flatten, 60);
+	assert_int_equal(parse_cfg("swarm_layer_flatten = 3\n", &cfg, &err), 0);
+	assert_int_equal(cfg.swarm_layer_flatten, 3);
+	assert_int_equal(parse_cfg("swarm_layer_flatten = 0\n", &cfg, &err), 0);
+	assert_int_equal(cfg.swarm_layer_flatten, 0);
+	assert_int_equal(parse_cfg("swarm_layer_flatten = 101\n", &cfg, &err), -1);
+	assert_string_equal(err.msg, "test.conf:1: bad value \"101\" for \"swarm_layer_flatten\" "
+	                             "(a number of image layers from 0, never, to 100: overlay2 "
+	                             "refuses images past ~125)");
+	assert_int_equal(parse_cfg("swarm_layer_flatten = -1\n", &cfg, &err), -1);
+	assert_int_equal(parse_cfg("swarm_layer_flatten = many\n", &cfg, &err), -1);
+}
+
 /* Issue 14: engine_mode = local (default) | swarm; anything else names
  * the line and the value. */
 static void config_engine_mode(void **state)
@@ -240,11 +261,17 @@ static void engine_kinds(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(config_good),        cmocka_unit_test(engine_kinds),
-	    cmocka_unit_test(config_engine_mode), cmocka_unit_test(b64_round_trip),
-	    cmocka_unit_test(config_bad),         cmocka_unit_test(config_defaults_limit),
-	    cmocka_unit_test(record_roundtrip),   cmocka_unit_test(names),
-	    cmocka_unit_test(proto_requests),     cmocka_unit_test(fuse_requests),
+	    cmocka_unit_test(config_good),
+	    cmocka_unit_test(engine_kinds),
+	    cmocka_unit_test(config_engine_mode),
+	    cmocka_unit_test(config_layer_flatten),
+	    cmocka_unit_test(b64_round_trip),
+	    cmocka_unit_test(config_bad),
+	    cmocka_unit_test(config_defaults_limit),
+	    cmocka_unit_test(record_roundtrip),
+	    cmocka_unit_test(names),
+	    cmocka_unit_test(proto_requests),
+	    cmocka_unit_test(fuse_requests),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
