@@ -39,20 +39,20 @@ config() { image "$1" | jq -cS '.Config | {Env, WorkingDir, Cmd, Entrypoint, Exp
 # Her image: the base with an Env and a WorkingDir that need quoting (a
 # space, a $, quotes), committed on n3 from a created container.
 IMG=sbt-flatten-base:latest
-c0=$(api n3 POST /containers/create "{\"Image\":\"$SBX_SWARM_IMAGE:latest\"}" | jq -r .Id)
+c0=$(api n3 POST /containers/create "{\"Image\":\"$SBX_SWARM_IMAGE:latest\",\"Cmd\":[\"true\"]}" | jq -r .Id)
 chg() { jq -rn --arg s "$1" '$s | @uri'; }
 # shellcheck disable=SC2016 # the $ is for the engine's builder, escaped
-check "her image is made on n3" quiet api n3 POST "/commit?container=$c0&repo=${IMG%:*}&tag=latest&changes=$(chg 'ENV SBT_FLO="a b \$c \"d\""')&changes=$(chg 'WORKDIR "/srv/flo dir"')"
+check "her image is made on n3" quiet api n3 POST "/commit?container=$c0&repo=${IMG%:*}&tag=latest&changes=$(chg 'ENV SBT_FLO="a b \$c \"d\""')&changes=$(chg 'WORKDIR "/srv/flo dir"')" || finish
 api n3 DELETE "/containers/$c0?force=1" >/dev/null
 # The threshold two saves above her image's depth: it grows twice, then
 # flattens.
 T=$(($(image "$IMG" | jq '.RootFS.Layers | length') + 2))
 echo "swarm_layer_flatten = $T" >>"$CONF"
-check "n3's watchdog takes swarm_layer_flatten = $T" reload
+check "n3's watchdog takes swarm_layer_flatten = $T" reload || finish
 install -d -m 0700 "$SW_KEYS"
 [ -f "$SW_KEYS/$L" ] || ssh-keygen -q -t ed25519 -N '' -f "$SW_KEYS/$L"
 check "flo is provisioned with home n3 and that image" quiet "$SW_ADMIN" --config "$(sbx_swarm_conf n1)" \
-	createuser --node n3 $L "$IMG" "$SW_KEYS/$L.pub"
+	createuser --node n3 $L "$IMG" "$SW_KEYS/$L.pub" || finish
 
 # One session a file, then a stop through n2: depth T-1, T, until the
 # save that flattens drops it to 1.
