@@ -26,7 +26,7 @@ reload() { # the n3 watchdog's config, re-read
 	wait_for 10 more_reloads "$before"
 }
 restore() { sed -i '/^swarm_layer_flatten/d' "$CONF" && reload; }
-trap 'restore; sw_cleanup $L; sw_images_gone layer $L; api n3 DELETE "/images/$IMG" >/dev/null 2>&1' EXIT
+trap 'restore; sw_cleanup $L; sw_images_gone layer $L; for n in n1 n3; do api $n DELETE "/images/$IMG" >/dev/null 2>&1; done' EXIT
 sw_cleanup $L
 sw_images_gone layer $L
 
@@ -36,23 +36,37 @@ layer_is_not() { [ -z "$(label sshbox.saving)" ] && [ -n "$(label sshbox.layer)"
 image() { api n3 GET "/images/$1/json"; } # NAME|ID
 depth() { image "$LAYER" | jq '.RootFS.Layers | length'; }
 config() { image "$1" | jq -cS '.Config | {Env, WorkingDir, Cmd, Entrypoint, ExposedPorts, Volumes, User, Labels}'; }
+# must DESCRIPTION CMD...: a step the rest needs; the test ends without it.
+must() {
+	local before=$failed
+	check "$@"
+	[ "$failed" = "$before" ] || finish
+}
 # Her image: the base with an Env and a WorkingDir that need quoting (a
-# space, a $, quotes), committed on n3 from a created container.
+# space, a $, quotes), committed from a created container on n3 and on n1
+# (createuser through n1 checks it there).
 IMG=sbt-flatten-base:latest
-c0=$(api n3 POST /containers/create "{\"Image\":\"$SBX_SWARM_IMAGE:latest\",\"Cmd\":[\"true\"]}" | jq -r .Id)
 chg() { jq -rn --arg s "$1" '$s | @uri'; }
-# shellcheck disable=SC2016 # the $ is for the engine's builder, escaped
-check "her image is made on n3" quiet api n3 POST "/commit?container=$c0&repo=${IMG%:*}&tag=latest&changes=$(chg 'ENV SBT_FLO="a b \$c \"d\""')&changes=$(chg 'WORKDIR "/srv/flo dir"')" || finish
-api n3 DELETE "/containers/$c0?force=1" >/dev/null
+make_image() { # NODE
+	local c0 rc
+	c0=$(api "$1" POST /containers/create "{\"Image\":\"$SBX_SWARM_IMAGE:latest\",\"Cmd\":[\"true\"]}" | jq -r .Id)
+	# shellcheck disable=SC2016 # the $ is for the engine's builder, escaped
+	api "$1" POST "/commit?container=$c0&repo=${IMG%:*}&tag=latest&changes=$(chg 'ENV SBT_FLO="a b \$c \"d\""')&changes=$(chg 'WORKDIR "/srv/flo dir"')" >/dev/null
+	rc=$?
+	api "$1" DELETE "/containers/$c0?force=1" >/dev/null
+	return "$rc"
+}
+must "her image is made on n3" make_image n3
+must "and on n1" make_image n1
 # The threshold two saves above her image's depth: it grows twice, then
 # flattens.
 T=$(($(image "$IMG" | jq '.RootFS.Layers | length') + 2))
 echo "swarm_layer_flatten = $T" >>"$CONF"
-check "n3's watchdog takes swarm_layer_flatten = $T" reload || finish
+must "n3's watchdog takes swarm_layer_flatten = $T" reload
 install -d -m 0700 "$SW_KEYS"
 [ -f "$SW_KEYS/$L" ] || ssh-keygen -q -t ed25519 -N '' -f "$SW_KEYS/$L"
-check "flo is provisioned with home n3 and that image" quiet "$SW_ADMIN" --config "$(sbx_swarm_conf n1)" \
-	createuser --node n3 $L "$IMG" "$SW_KEYS/$L.pub" || finish
+must "flo is provisioned with home n3 and that image" quiet "$SW_ADMIN" --config "$(sbx_swarm_conf n1)" \
+	createuser --node n3 $L "$IMG" "$SW_KEYS/$L.pub"
 
 # One session a file, then a stop through n2: depth T-1, T, until the
 # save that flattens drops it to 1.
