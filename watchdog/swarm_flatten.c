@@ -7,6 +7,7 @@
 
 #include "clock.h"
 #include "engine_pipe.h"
+#include "log.h"
 
 #define CHANGE_MAX 4096 /* one Dockerfile line of the config */
 
@@ -302,4 +303,35 @@ out:
 	free(path);
 	json_decref(from);
 	return rc;
+}
+
+int swarm_flatten_save(struct engine *e, const struct config *cfg, const char *user,
+                       const char *container, const char *image, long timeout_s, char *ret_id,
+                       size_t size)
+{
+	struct flatten_stats st = {0};
+	struct err err = {0};
+	int rc = swarm_flatten(e, container, image, cfg->swarm_layer_flatten, timeout_s, ret_id,
+	                       size, &st, &err);
+	if (rc < 0)
+		log_warn("user \"%s\": cannot flatten task container %.12s into %s: %s; committing "
+		         "it on top instead",
+		         user, container, image, err.msg);
+	else if (rc > 0)
+		log_info("user \"%s\": task container %.12s flattened into %s as %.19s: %zu layers "
+		         "before, 1 now; %lld bytes exported, image size %lld bytes, %.1f s",
+		         user, container, image, ret_id, st.depth_before, st.bytes, st.image_bytes,
+		         (double)st.ms / 1000.0);
+	return rc > 0;
+}
+
+void swarm_flatten_forget(struct engine *e, const char *user, const char *old)
+{
+	char path[160];
+	struct err err = {0};
+	static const long gone[] = {200, 404, 0};
+	snprintf(path, sizeof(path), "/images/%s", old);
+	if (engine_call(e, "DELETE", path, NULL, 60, gone, "remove old image", NULL, &err) < 0)
+		log_warn("user \"%s\": the layer image %.19s before the flatten stays: %s", user,
+		         old, err.msg);
 }

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "config.h"
 #include "engine.h"
 #include "err.h"
 
@@ -25,5 +26,19 @@ struct flatten_stats {
 int swarm_flatten(struct engine *e, const char *container, const char *image, long min_depth,
                   long timeout_s, char *ret_id, size_t size, struct flatten_stats *ret_stats,
                   struct err *err);
+
+/* The save's use of it, logged once (depth before, bytes, size, seconds;
+ * or why not): 1 when user's exited container was flattened into image
+ * (its id in ret_id), 0 when not due (below cfg's swarm_layer_flatten) or
+ * when it failed, and the save commits on top instead. */
+int swarm_flatten_save(struct engine *e, const struct config *cfg, const char *user,
+                       const char *container, const char *image, long timeout_s, char *ret_id,
+                       size_t size);
+
+/* After a flatten nothing builds on the older layer image: removed (its
+ * untagged parents, the earlier saves, with it) once the container that
+ * ran from it is gone. Best effort, logged: a kept container of an older
+ * save still holds it. */
+void swarm_flatten_forget(struct engine *e, const char *user, const char *old);
 
 #endif

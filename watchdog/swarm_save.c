@@ -80,28 +80,6 @@ static const char *diff_content(json_t *changes)
 	return NULL;
 }
 
-/* A save onto an image of swarm_layer_flatten layers or more: 1 when the
- * container was flattened into image (its id in ret_id), 0 when not due or
- * when it failed (logged: the save commits on top instead). */
-static int flatten_layer(struct engine *e, const struct config *cfg, const struct save_job *job,
-                         const char *image, char *ret_id, size_t size)
-{
-	struct flatten_stats st = {0};
-	struct err err = {0};
-	int rc = swarm_flatten(e, job->container, image, cfg->swarm_layer_flatten, SAVE_TIMEOUT_S,
-	                       ret_id, size, &st, &err);
-	if (rc < 0)
-		log_warn("user \"%s\": cannot flatten task container %.12s into %s: %s; committing "
-		         "it on top instead",
-		         job->user, job->container, image, err.msg);
-	else if (rc > 0)
-		log_info("user \"%s\": task container %.12s flattened into %s as %.19s: %zu layers "
-		         "before, 1 now; %lld bytes exported, image size %lld bytes, %.1f s",
-		         job->user, job->container, image, ret_id, st.depth_before, st.bytes,
-		         st.image_bytes, (double)st.ms / 1000.0);
-	return rc > 0;
-}
-
 /* Commits the exited container as the user's layer image (or flattens it
  * into one): 1 and its id (and in ret_why a path that changed; in
  * ret_old, after a flatten, the older image, to remove once the container
@@ -148,7 +126,8 @@ static int commit_layer(struct engine *e, const struct config *cfg, const struct
 		         json_string_value(json_object_get(old, "Id")) ?: "");
 	json_decref(old);
 	ret_old[0] = '\0';
-	if (flatten_layer(e, cfg, job, image, ret_id, size)) {
+	if (swarm_flatten_save(e, cfg, job->user, job->container, image, SAVE_TIMEOUT_S, ret_id,
+	                       size)) {
 		snprintf(ret_old, old_size, "%s", old_id);
 		return 1;
 	}
@@ -251,20 +230,6 @@ static int clear_mark(struct engine *e, const struct config *cfg, const struct s
 			return rc;
 	}
 	return err_set(err, EBUSY, "the service kept changing");
-}
-
-/* After a flatten nothing builds on the older layer image: removed (its
- * untagged parents with it) once the container that ran from it is gone.
- * Best effort: a kept container of an older save still holds it. */
-static void remove_flattened(struct engine *e, const struct save_job *job, const char *old)
-{
-	char path[160];
-	struct err err = {0};
-	static const long gone[] = {200, 404, 0};
-	snprintf(path, sizeof(path), "/images/%s", old);
-	if (engine_call(e, "DELETE", path, NULL, 60, gone, "remove old image", NULL, &err) < 0)
-		log_warn("user \"%s\": the layer image %.19s before the flatten stays: %s",
-		         job->user, old, err.msg);
 }
 
 void swarm_save_remove(struct engine *e, const char *id)
@@ -400,7 +365,7 @@ static void save(struct engine *e, const struct config *cfg, const struct save_j
 	if (saved >= 0)
 		swarm_save_remove(e, job->container);
 	if (saved == 1 && old[0] != '\0' && strcmp(old, id) != 0)
-		remove_flattened(e, job, old);
+		swarm_flatten_forget(e, job->user, old);
 }
 
 static void saves_release(const char *container)

@@ -1,6 +1,7 @@
 /* The home node's save of one stopped task container (docs/
  * design-cluster.md 3.10, swarm_layer.h): on a thread of its own, stop it,
- * wait for its exit, commit it as INSTANCE-layer:USER unless its diff holds
+ * wait for its exit, commit it as INSTANCE-layer:USER (or flatten it into
+ * one layer there: swarm_flatten.h) unless its diff holds
  * only what every start writes, then, with the version read, clear the save
  * mark, name the layer and (at 0 replicas) point the service at it, and
  * remove the container. A failed save is tried again (SAVE_TRIES), then the
