@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define ENGINE_MAX_ANSWER (16 * 1024 * 1024)
 
@@ -218,6 +219,52 @@ int engine_request_raw(struct engine *e, const char *method, const char *path,
 		count_failure(method, path);
 	*ret_data = a.data;
 	*ret_len = a.len;
+	return 0;
+}
+
+struct header_want {
+	const char *name;
+	char *buf;
+	size_t size;
+};
+
+/* Keeps the value of one named header (case-insensitive), trimmed. */
+static size_t header_line(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct header_want *w = userdata;
+	size_t n = size * nmemb, name = strlen(w->name);
+	if (n > name + 1 && strncasecmp(ptr, w->name, name) == 0 && ptr[name] == ':') {
+		size_t from = name + 1, to = n;
+		while (from < to && (ptr[from] == ' ' || ptr[from] == '\t'))
+			from++;
+		while (to > from && (ptr[to - 1] == '\r' || ptr[to - 1] == '\n' || ptr[to - 1] == ' '))
+			to--;
+		if (to - from < w->size)
+			snprintf(w->buf, w->size, "%.*s", (int)(to - from), ptr + from);
+	}
+	return n;
+}
+
+int engine_head(struct engine *e, const char *path, const char *header, long timeout_s,
+                long *ret_status, char *buf, size_t size, struct err *err)
+{
+	char url[2048];
+	if (size == 0 || api_url(e, path, url, sizeof(url), err) < 0)
+		return size == 0 ? err_set(err, EINVAL, "no room for header %s", header) : -1;
+	buf[0] = '\0';
+	struct header_want w = {header, buf, size};
+	CURL *c = setup_handle(e, url);
+	curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_line);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &w);
+	CURLcode rc = curl_easy_perform(c);
+	if (rc != CURLE_OK) {
+		count_failure("HEAD", path);
+		return err_set(err, rc == CURLE_OPERATION_TIMEDOUT ? ETIMEDOUT : ECONNREFUSED,
+		               "container engine at %s: %s", e->where, curl_easy_strerror(rc));
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, ret_status);
 	return 0;
 }
 

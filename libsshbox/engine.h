@@ -44,6 +44,11 @@ int engine_request_raw(struct engine *e, const char *method, const char *path,
                        const struct engine_body *body, long timeout_s, long *ret_status,
                        char **ret_data, size_t *ret_len, struct err *err);
 
+/* HEAD path: *ret_status, and in buf the value of the answer's header
+ * named header ("" when it has none or it does not fit). */
+int engine_head(struct engine *e, const char *path, const char *header, long timeout_s,
+                long *ret_status, char *buf, size_t size, struct err *err);
+
 /* Turns an answer's body (len bytes, may be 0) into *ret_json, NULL when
  * empty. A malformed JSON body is an error for a success status; for an
  * error status it is kept as {"message": the first 200 bytes}. Pure: no

@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "b64.h"
+#include "bundle.h"
+#include "flags.h"
 #include "tar.h"
 
 #define PASSWD_MAX (4 * 1024 * 1024)
@@ -138,4 +141,63 @@ int boxfiles_prepare(struct engine *e, const char *id, struct err *err)
 	tar_free(&t);
 	return rc < 0 ? err_wrap(err, "cannot add sshd's user and directories to the container")
 	              : 0;
+}
+
+/* sshbox's mount points that an image could redirect: the engine resolves a
+ * mount's target through the image's symlinks (inside its root), so a link
+ * at one of them would put the bundle where the image says, or let another
+ * mount (the user's writable flag dir, say) cover it. */
+static const char *const mount_points[] = {"/.sshbox", BUNDLE_MOUNT, FLAGS_MOUNT, "/etc/sshbox",
+                                           NULL};
+
+#define GO_MODE_SYMLINK (1ULL << 27) /* the engine's stat mode is Go's os.FileMode */
+
+/* 1 and the link's target in ret_target when where is a symlink in the
+ * stopped container (not followed), 0 when it is anything else or absent. */
+static int link_at(struct engine *e, const char *id, const char *where, char *ret_target,
+                   size_t size, struct err *err)
+{
+	char path[256], enc[128], stat_b64[2048], stat_json[1600];
+	long status = 0;
+	if (engine_urlencode(where, enc, sizeof(enc)) < 0)
+		return err_set(err, ENAMETOOLONG, "path \"%s\" is too long", where);
+	snprintf(path, sizeof(path), "/containers/%s/archive?path=%s", id, enc);
+	if (engine_head(e, path, "X-Docker-Container-Path-Stat", 30, &status, stat_b64,
+	                sizeof(stat_b64), err) < 0)
+		return -1;
+	if (status == 404)
+		return 0;
+	if (status != 200 || stat_b64[0] == '\0')
+		return err_set(err, EIO, "the engine answered %ld with no stat for %s", status,
+		               where);
+	int n = b64_decode(stat_b64, stat_json, sizeof(stat_json), err);
+	json_t *j = n < 0 ? NULL : json_loadb(stat_json, (size_t)n, 0, NULL);
+	if (j == NULL)
+		return err_set(err, EBADMSG, "the engine's stat of %s is not JSON", where);
+	unsigned long long mode = (unsigned long long)json_integer_value(json_object_get(j, "mode"));
+	const char *target = json_string_value(json_object_get(j, "linkTarget"));
+	/* Podman names the path itself as the target of what is no link. */
+	int link = (mode & GO_MODE_SYMLINK) != 0 ||
+	           (target != NULL && target[0] != '\0' && strcmp(target, where) != 0);
+	snprintf(ret_target, size, "%s", target ? target : "");
+	json_decref(j);
+	return link;
+}
+
+int boxfiles_check_links(struct engine *e, const char *id, const char *image,
+                         struct err *err)
+{
+	char target[256];
+	for (size_t i = 0; mount_points[i] != NULL; i++) {
+		int link = link_at(e, id, mount_points[i], target, sizeof(target), err);
+		if (link < 0)
+			return err_wrap(err, "cannot check where sshbox's mounts land in the container");
+		if (link > 0)
+			return err_set(err, ELOOP,
+			               "image \"%s\" cannot be used: its %s is a symlink (to \"%.100s\"), "
+			               "where sshbox mounts its own files; ask your admin to remove the "
+			               "image or the link",
+			               image, mount_points[i], target);
+	}
+	return 0;
 }

@@ -318,8 +318,9 @@ int container_ensure(struct engine *e, const struct config *cfg, const char *use
 			path = CONTAINER_STARTED;
 		/* The bind sources first: the engine's archive upload mounts the
 		 * container's binds, making a missing source a directory. */
-		if (flags_prepare(cfg, user, err) < 0 || boxfiles_prepare(e, info.id, err) < 0 ||
-		    start(e, info.id, err) < 0)
+		if (flags_prepare(cfg, user, err) < 0 ||
+		    boxfiles_check_links(e, info.id, info.image, err) < 0 ||
+		    boxfiles_prepare(e, info.id, err) < 0 || start(e, info.id, err) < 0)
 			return -1;
 		if (box_lookup(e, cfg, user, &info, err) <= 0)
 			return -1;

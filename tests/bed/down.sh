@@ -20,7 +20,7 @@ done
 for img in $(sbx_api GET "/images/json" | jq -r ".[].RepoTags[]? | sub(\"^(docker.io/library|localhost)/\"; \"\") | select(startswith(\"$SBX_INSTANCE-user:\"))" 2>/dev/null); do
 	sbx_api DELETE "/images/$img?force=1" >/dev/null
 done
-for u in $SBX_USERS $SBX_PLAIN $SBX_NOREC sbt-new sbt-multi sbt-oom sbt-idemo sbt-busy sbt-nossh sbt-ownconf; do
+for u in $SBX_USERS $SBX_PLAIN $SBX_NOREC sbt-new sbt-multi sbt-oom sbt-idemo sbt-busy sbt-nossh sbt-ownconf sbt-trap; do
 	id "$u" >/dev/null 2>&1 && userdel --remove "$u" 2>/dev/null
 done
 getent group "$SBX_GROUP" >/dev/null && groupdel "$SBX_GROUP"
