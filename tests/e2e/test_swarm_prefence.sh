@@ -7,14 +7,40 @@
 # her layer, so the next start is from it. That start runs sshbox's gate
 # first, which starts sshd only once the fence is in place: eve's /bin/sh
 # never runs as the task's first process, and none of its tries connects;
-# run by hand after the fence, it is refused too.
+# run by hand after the fence, it is refused too. hal's image has a
+# HEALTHCHECK (the engine would exec it from the task's start, before the
+# fence): it never runs in his task.
 . "$(dirname "$0")/swarm-lib.sh"
 began=$SECONDS
-E=sbt-sw-eve V=sbt-sw-vic
-holder=
-trap '[ -n "$holder" ] && kill "$holder" 2>/dev/null; sw_cleanup $E $V; sw_images_gone layer $E; rm -rf "$T"' EXIT
-sw_cleanup $E $V
+E=sbt-sw-eve V=sbt-sw-vic H=sbt-sw-hal
+hc_image=sshbox-swtrap:hc
+holder= hal_holder=
+hc_gone() { for n in "${SBX_SWARM_NODES[@]}"; do api "$n" DELETE "/images/$hc_image?force=1" >/dev/null 2>&1; done; }
+trap 'kill $holder $hal_holder 2>/dev/null; sw_cleanup $E $V $H; sw_images_gone layer $E; sw_images_gone layer $H; hc_gone; rm -rf "$T"' EXIT
+sw_cleanup $E $V $H
 sw_images_gone layer $E
+sw_images_gone layer $H
+
+# hal's image: the base image with a HEALTHCHECK that runs every second and
+# leaves a trace, made by each node's engine as `docker commit --change`
+# would (the image is node-local, like the base image).
+hc='{"Healthcheck":{"Test":["CMD-SHELL","date >>/tmp/hc"],"Interval":1000000000,"Timeout":1000000000}}'
+for n in "${SBX_SWARM_NODES[@]}"; do
+	id=$(api "$n" POST /containers/create "{\"Image\":\"$SBX_SWARM_IMAGE:latest\",\"Cmd\":[\"/bin/true\"]}" | jq -r .Id)
+	api "$n" POST "/commit?container=$id&repo=${hc_image%:*}&tag=${hc_image#*:}" "$hc" >/dev/null
+	api "$n" DELETE "/containers/$id?force=1" >/dev/null
+done
+expect_eq "hal's image carries a HEALTHCHECK" CMD-SHELL \
+	"$(api n2 GET "/images/$hc_image/json" | jq -r '.Config.Healthcheck.Test[0]')"
+[ -f "$SW_KEYS/$H" ] || ssh-keygen -q -t ed25519 -N '' -f "$SW_KEYS/$H"
+check "hal (home n2) is provisioned with it" quiet "$SW_ADMIN" --config "$(sbx_swarm_conf n1)" \
+	createuser --node n2 $H "$hc_image" "$SW_KEYS/$H.pub"
+expect_eq "hal logs in through n1" in "$(sw_ssh n1 $H 'echo in' 2>&1)"
+sw_ssh_bg n1 $H 'sleep 150' # keeps his task up until it is looked at
+hal_holder=$SW_BG
+hal_box=$(sw_task $H | jq -r .Status.ContainerStatus.ContainerID)
+hal_pid=$(api n2 GET "/containers/$hal_box/json" | jq -r .State.Pid)
+hal_began=$SECONDS
 check "eve (home n2) and vic (home n3) are provisioned" \
 	quiet eval "sw_user $E n2 && sw_user $V n3"
 gcc -static -O2 -o "$T/netprobe" "$(dirname "$0")/tools/netprobe.c" || { not_ok "netprobe builds"; finish; }
@@ -66,6 +92,14 @@ check_not "no try of hers reached vic's container" grep -q open <<<"$attempts"
 last=$(sw_ssh n1 $E 'sh -c true; tail -n 1 /root/attempts' 2>&1)
 expect_match "her /bin/sh does try when run by hand (after the fence)" '^[0-9]+ [0-9]+ ' "$last"
 check_not "and that try does not connect" grep -q open <<<"$last"
+# hal's check ran long enough by now (eve's stop and save take longer).
+while [ $((SECONDS - hal_began)) -lt 4 ]; do sleep 0.5; done
+check_not "hal's HEALTHCHECK never ran in his task (no trace, seen from the host)" \
+	test -e "/proc/$hal_pid/root/tmp/hc"
+check "(his task was still running when looked at)" test -d "/proc/$hal_pid/root/tmp"
+expect_eq "and n2's engine keeps no health state for it" "NONE null" \
+	"$(api n2 GET "/containers/$hal_box/json" | jq -r '"\(.Config.Healthcheck.Test[0]) \(.State.Health)"')"
+kill "$hal_holder"
 check "n2 fenced her task before it started sshd" grep -q "user \"$E\": task container .* fenced" \
 	"$SBX_SWARM_DIR/sshbox/n2/watchdog.log"
 echo "took $((SECONDS - began)) s"
