@@ -72,6 +72,14 @@ check "eve puts netprobe and her own /bin/sh in her container" quiet sw_ssh n1 $
 	"cat > /usr/local/bin/netprobe && chmod 755 /usr/local/bin/netprobe &&
 	 base64 -d > /bin/sh.new <<<'$(base64 -w0 "$T/sh")' && chmod 755 /bin/sh.new &&
 	 mv -f /bin/sh.new /bin/sh && rm -f /root/attempts" <"$T/netprobe"
+# And /.sshbox a symlink to /tmp, with her own gate and sshd waiting where
+# the bundle would land (the last command into this container: its sshd
+# re-execs itself through that path for each new connection).
+bait='#!/bin/dash
+echo "$0" >>/root/bait-ran; exit 1'
+check "eve points /.sshbox at /tmp, her own gate and sshd there" quiet sw_ssh n1 $E \
+	"set -e; mv /.sshbox /.sshbox-old; ln -s /tmp /.sshbox; mkdir -p /tmp/sshd
+	 for f in gate sshd; do printf '%s\n' '$bait' >/tmp/sshd/\$f; chmod 755 /tmp/sshd/\$f; done"
 stopped() { [ "$(sw_replicas "$E")" = 0 ]; }
 label() { sw_service "$E" | jq -r --arg k "$1" '.Spec.Labels[$k] // empty'; }
 saved() { [ -z "$(label sshbox.saving)" ] && [ -n "$(label sshbox.layer)" ]; }
@@ -86,6 +94,15 @@ expect_eq "and no HEALTHCHECK of the image runs in it (the engine would exec it 
 out=$(sw_ssh n1 $E 'head -c 11 /bin/sh; echo; cat /root/attempts 2>/dev/null' 2>&1)
 expect_eq "her next login runs in the container with her /bin/sh" "#!/bin/dash" "$(head -1 <<<"$out")"
 attempts=$(sed 1d <<<"$out")
+eve_box=$(sw_task $E | jq -r .Status.ContainerStatus.ContainerID)
+eve_init=$(api n2 GET "/containers/$eve_box/json" | jq -r .State.Pid)
+eve_sshd=$(awk '{print $1}' "/proc/$eve_init/task/$eve_init/children")
+expect_eq "her task's sshd is n2's bundle's, though /.sshbox leads to /tmp (checksum, from the host)" \
+	"$(sha256sum <"$SBX_SWARM_DIR/sshbox/n2/state/bundles/current/sshd" | cut -d' ' -f1) /tmp/sshd/sshd" \
+	"$(sha256sum <"/proc/$eve_sshd/exe" | cut -d' ' -f1) $(readlink "/proc/$eve_sshd/exe")"
+expect_eq "the bundle is mounted read-only where the link leads" ro \
+	"$(awk '$5 == "/tmp/sshd" {split($6, o, ","); print o[1]}' "/proc/$eve_sshd/mountinfo")"
+check_not "and her own gate and sshd never ran" test -e "/proc/$eve_init/root/root/bait-ran"
 expect_eq "her /bin/sh never ran as the task's first process (child of docker-init)" "" \
 	"$(awk '$2 == 1' <<<"$attempts")"
 check_not "no try of hers reached vic's container" grep -q open <<<"$attempts"
