@@ -237,7 +237,8 @@ static size_t header_line(char *ptr, size_t size, size_t nmemb, void *userdata)
 		size_t from = name + 1, to = n;
 		while (from < to && (ptr[from] == ' ' || ptr[from] == '\t'))
 			from++;
-		while (to > from && (ptr[to - 1] == '\r' || ptr[to - 1] == '\n' || ptr[to - 1] == ' '))
+		while (to > from &&
+		       (ptr[to - 1] == '\r' || ptr[to - 1] == '\n' || ptr[to - 1] == ' '))
 			to--;
 		if (to - from < w->size)
 			snprintf(w->buf, w->size, "%.*s", (int)(to - from), ptr + from);

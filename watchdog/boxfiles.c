@@ -174,7 +174,8 @@ static int link_at(struct engine *e, const char *id, const char *where, char *re
 	json_t *j = n < 0 ? NULL : json_loadb(stat_json, (size_t)n, 0, NULL);
 	if (j == NULL)
 		return err_set(err, EBADMSG, "the engine's stat of %s is not JSON", where);
-	unsigned long long mode = (unsigned long long)json_integer_value(json_object_get(j, "mode"));
+	unsigned long long mode =
+	    (unsigned long long)json_integer_value(json_object_get(j, "mode"));
 	const char *target = json_string_value(json_object_get(j, "linkTarget"));
 	/* Podman names the path itself as the target of what is no link. */
 	int link = (mode & GO_MODE_SYMLINK) != 0 ||
@@ -184,20 +185,21 @@ static int link_at(struct engine *e, const char *id, const char *where, char *re
 	return link;
 }
 
-int boxfiles_check_links(struct engine *e, const char *id, const char *image,
-                         struct err *err)
+int boxfiles_check_links(struct engine *e, const char *id, const char *image, struct err *err)
 {
 	char target[256];
 	for (size_t i = 0; mount_points[i] != NULL; i++) {
 		int link = link_at(e, id, mount_points[i], target, sizeof(target), err);
 		if (link < 0)
-			return err_wrap(err, "cannot check where sshbox's mounts land in the container");
+			return err_wrap(err,
+			                "cannot check where sshbox's mounts land in the container");
 		if (link > 0)
-			return err_set(err, ELOOP,
-			               "image \"%s\" cannot be used: its %s is a symlink (to \"%.100s\"), "
-			               "where sshbox mounts its own files; ask your admin to remove the "
-			               "image or the link",
-			               image, mount_points[i], target);
+			return err_set(
+			    err, ELOOP,
+			    "image \"%s\" cannot be used: its %s is a symlink (to \"%.100s\"), "
+			    "where sshbox mounts its own files; ask your admin to remove the "
+			    "image or the link",
+			    image, mount_points[i], target);
 	}
 	return 0;
 }

@@ -18,8 +18,7 @@ int boxfiles_prepare(struct engine *e, const char *id, struct err *err);
  * container whose image has a symlink at one of sshbox's mount points
  * (/.sshbox, the bundle's, the flag dir's, /etc/sshbox): the engine would
  * follow it when it mounts there. */
-int boxfiles_check_links(struct engine *e, const char *id, const char *image,
-                         struct err *err);
+int boxfiles_check_links(struct engine *e, const char *id, const char *image, struct err *err);
 
 /* The image's passwd (NULL when it has none) with what is missing
  * appended: a malloc'd string in *ret_text. Pure: exposed for tests. */

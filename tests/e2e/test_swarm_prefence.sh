@@ -14,7 +14,7 @@
 began=$SECONDS
 E=sbt-sw-eve V=sbt-sw-vic H=sbt-sw-hal
 hc_image=sshbox-swtrap:hc
-holder= hal_holder=
+holder='' hal_holder=
 hc_gone() { for n in "${SBX_SWARM_NODES[@]}"; do api "$n" DELETE "/images/$hc_image?force=1" >/dev/null 2>&1; done; }
 trap 'kill $holder $hal_holder 2>/dev/null; sw_cleanup $E $V $H; sw_images_gone layer $E; sw_images_gone layer $H; hc_gone; rm -rf "$T"' EXIT
 sw_cleanup $E $V $H
@@ -75,6 +75,7 @@ check "eve puts netprobe and her own /bin/sh in her container" quiet sw_ssh n1 $
 # And /.sshbox a symlink to /tmp, with her own gate and sshd waiting where
 # the bundle would land (the last command into this container: its sshd
 # re-execs itself through that path for each new connection).
+# shellcheck disable=SC2016 # the bait's own shell expands them
 bait='#!/bin/dash
 echo "$0" >>/root/bait-ran; exit 1'
 check "eve points /.sshbox at /tmp, her own gate and sshd there" quiet sw_ssh n1 $E \
