@@ -185,21 +185,32 @@ static int link_at(struct engine *e, const char *id, const char *where, char *re
 	return link;
 }
 
-int boxfiles_check_links(struct engine *e, const char *id, const char *image, struct err *err)
+int boxfiles_find_link(struct engine *e, const char *id, const char **ret_where, char *ret_target,
+                       size_t size, struct err *err)
 {
-	char target[256];
 	for (size_t i = 0; mount_points[i] != NULL; i++) {
-		int link = link_at(e, id, mount_points[i], target, sizeof(target), err);
+		int link = link_at(e, id, mount_points[i], ret_target, size, err);
 		if (link < 0)
 			return err_wrap(err,
 			                "cannot check where sshbox's mounts land in the container");
-		if (link > 0)
-			return err_set(
-			    err, ELOOP,
-			    "image \"%s\" cannot be used: its %s is a symlink (to \"%.100s\"), "
-			    "where sshbox mounts its own files; ask your admin to remove the "
-			    "image or the link",
-			    image, mount_points[i], target);
+		if (link > 0) {
+			*ret_where = mount_points[i];
+			return 1;
+		}
 	}
 	return 0;
+}
+
+int boxfiles_check_links(struct engine *e, const char *id, const char *image, struct err *err)
+{
+	char target[256];
+	const char *where = NULL;
+	int link = boxfiles_find_link(e, id, &where, target, sizeof(target), err);
+	if (link <= 0)
+		return link;
+	return err_set(err, ELOOP,
+	               "image \"%s\" cannot be used: its %s is a symlink (to \"%.100s\"), "
+	               "where sshbox mounts its own files; ask your admin to remove the "
+	               "image or the link",
+	               image, where, target);
 }

@@ -19,6 +19,10 @@ int boxfiles_prepare(struct engine *e, const char *id, struct err *err);
  * (/.sshbox, the bundle's, the flag dir's, /etc/sshbox): the engine would
  * follow it when it mounts there. */
 int boxfiles_check_links(struct engine *e, const char *id, const char *image, struct err *err);
+/* The same search in a container, running or not: 1 with the mount point
+ * (*ret_where, static) and the link's target, 0 when none, -1 with err. */
+int boxfiles_find_link(struct engine *e, const char *id, const char **ret_where, char *ret_target,
+                       size_t size, struct err *err);
 
 /* The image's passwd (NULL when it has none) with what is missing
  * appended: a malloc'd string in *ret_text. Pure: exposed for tests. */

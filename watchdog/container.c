@@ -225,6 +225,21 @@ int container_commit(struct engine *e, const struct config *cfg, const char *use
 		             ? json_string_value(json_object_get(old, "Id"))
 		             : "");
 	json_decref(old);
+	/* An image no container of it could start from (a symlink where sshbox
+	 * mounts: the engine would follow it) is never made: the user is told
+	 * now, not at the next start. */
+	char target[256];
+	const char *where = NULL;
+	int link = boxfiles_find_link(e, id, &where, target, sizeof(target), err);
+	if (link != 0)
+		return link < 0
+		           ? -1
+		           : err_set(err, ELOOP,
+		                     "not committed: %s in your container is a symlink (to "
+		                     "\"%.100s\"), where sshbox mounts its own files, so no "
+		                     "container could start from that image; put the directory "
+		                     "back and commit again",
+		                     where, target);
 	/* The old image keeps its name until the engine has written the new one. */
 	if (comment != NULL && engine_urlencode(comment, note, sizeof(note)) < 0)
 		return err_set(err, ENAMETOOLONG, "commit comment too long");

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "boxfiles.h"
 #include "bundle.h"
 #include "clock.h"
 #include "log.h"
@@ -285,6 +286,17 @@ static void keep_from_swarm(struct engine *e, const struct config *cfg, const st
 		         job->user, job->container, err.msg);
 }
 
+/* A layer no task could start from (a symlink where sshbox mounts: the
+ * engine would follow it) is not saved: the container is kept as after a
+ * failed save, and the next start is from the older image. */
+static int links(struct engine *e, const struct config *cfg, const struct save_job *job,
+                 struct err *err)
+{
+	char image[160];
+	box_layer_image_name(cfg->instance, job->user, image, sizeof(image));
+	return boxfiles_check_links(e, job->container, image, err);
+}
+
 static void save(struct engine *e, const struct config *cfg, const struct save_job *job)
 {
 	struct err err = {0};
@@ -323,9 +335,10 @@ static void save(struct engine *e, const struct config *cfg, const struct save_j
 		         job->user, job->container, err.msg);
 	/* A failed save keeps the mark (a login waits) and is tried again; the
 	 * last failure keeps the container for the admin. */
-	int saved = -1;
+	int saved = -1, tried = 0;
 	long long exited = 0;
 	for (int attempt = 1; saved < 0 && attempt <= SAVE_TRIES; attempt++) {
+		tried = attempt;
 		if (attempt > 1)
 			sleep(RETRY_S);
 		snprintf(path, sizeof(path), "/containers/%s/wait?condition=not-running",
@@ -333,6 +346,11 @@ static void save(struct engine *e, const struct config *cfg, const struct save_j
 		saved = engine_call(e, "POST", path, NULL, EXIT_TIMEOUT_S, ok, "wait for the stop",
 		                    NULL, &err);
 		exited = mono_ms();
+		if (saved == 0 && links(e, cfg, job, &err) < 0) {
+			saved = -1;
+			if (err.code == ELOOP)
+				attempt = SAVE_TRIES; /* tried again it would not change */
+		}
 		if (saved == 0)
 			saved = commit_layer(e, cfg, job, id, sizeof(id), why, sizeof(why), old,
 			                     sizeof(old), &err);
@@ -344,10 +362,10 @@ static void save(struct engine *e, const struct config *cfg, const struct save_j
 			        job->user, job->container, err.msg, RETRY_S, attempt, SAVE_TRIES);
 	}
 	if (saved < 0)
-		log_err("user \"%s\": cannot save task container %.12s after %d attempts: %s; "
+		log_err("user \"%s\": cannot save task container %.12s after %d attempt%s: %s; "
 		        "the container is kept on this node ('docker commit' recovers what was "
 		        "changed in it); its next start is from the older image",
-		        job->user, job->container, SAVE_TRIES, err.msg);
+		        job->user, job->container, tried, tried == 1 ? "" : "s", err.msg);
 	struct err cerr = {0};
 	if (clear_mark(e, cfg, job, saved == 1 ? id : NULL, saved < 0, &cerr) < 0) {
 		log_err("user \"%s\": cannot clear the save mark of %.12s: %s; retrying", job->user,

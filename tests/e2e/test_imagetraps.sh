@@ -5,9 +5,10 @@
 #    from its start, before sshbox's own first process is in charge. It
 #    never runs: no trace after several intervals, no health state.
 # 2. A symlinked /.sshbox (into the home volume, the flag dir, /tmp), with a
-#    file of the user's waiting where the bundle would land: the next
-#    login's sshd is still the bundle's (same checksum, read-only mount,
-#    seen from the host), and no file the user placed runs.
+#    file of the user's waiting where the bundle would land: the user's
+#    commit of it is refused in one line; made the engine's way (an admin's
+#    image), the next login is refused in one line before the container
+#    starts, and no file the user placed runs.
 . "$(dirname "$0")/lib.sh"
 began=$SECONDS
 U=sbt-trap
@@ -78,7 +79,15 @@ for target in /root /run/sshbox /tmp; do
 		mkdir -p $target/sshd; for f in sshd gate; do printf '%s\n' '$bait' >$target/sshd/\$f
 		chmod 755 $target/sshd/\$f; done; readlink /.sshbox" 2>&1)
 	expect_eq "$target: /.sshbox is a symlink to it, with the user's sshd there" "$target" "$out"
-	check "$target: commit saves it as $U's image" quiet sbx_ssh $U commit
+	out=$(sbx_ssh $U commit 2>&1)
+	expect_contains "$target: the user's commit is refused, naming the link" \
+		"not committed: /.sshbox in your container is a symlink (to \"$target\")" "$out"
+	expect_eq "$target: (no image of the user's was made)" "" \
+		"$(sbx_api GET "/images/$image/json" | jq -r '.Id // empty')"
+	# The same image made the engine's way (an admin's image, an older
+	# sshbox's commit): sshbox refuses it at the start.
+	check "$target: the engine commits it as $U's image (from the host)" \
+		quiet sbx_api POST "/commit?container=$(sbx_container $U)&repo=${image%:*}&tag=$U"
 	check "$target: remove drops the container" quiet sbx_ssh $U remove
 	out=$(sbx_ssh $U 'echo in' 2>&1)
 	rc=$?

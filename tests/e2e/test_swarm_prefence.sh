@@ -9,14 +9,16 @@
 # never runs as the task's first process, and none of its tries connects;
 # run by hand after the fence, it is refused too. hal's image has a
 # HEALTHCHECK (the engine would exec it from the task's start, before the
-# fence): it never runs in his task.
+# fence): it never runs in his task. Then hal makes /.sshbox a symlink to
+# /tmp with his own gate and sshd there: that layer is never saved (kept for
+# the admin), and his next start is from his image, with sshbox's sshd.
 . "$(dirname "$0")/swarm-lib.sh"
 began=$SECONDS
 E=sbt-sw-eve V=sbt-sw-vic H=sbt-sw-hal
 hc_image=sshbox-swtrap:hc
 holder='' hal_holder=
 hc_gone() { for n in "${SBX_SWARM_NODES[@]}"; do api "$n" DELETE "/images/$hc_image?force=1" >/dev/null 2>&1; done; }
-trap 'kill $holder $hal_holder 2>/dev/null; sw_cleanup $E $V $H; sw_images_gone layer $E; sw_images_gone layer $H; hc_gone; rm -rf "$T"' EXIT
+trap 'kill $holder $hal_holder 2>/dev/null; api n2 DELETE "/containers/${linked:-none}?force=1" >/dev/null 2>&1; sw_cleanup $E $V $H; sw_images_gone layer $E; sw_images_gone layer $H; hc_gone; rm -rf "$T"' EXIT
 sw_cleanup $E $V $H
 sw_images_gone layer $E
 sw_images_gone layer $H
@@ -72,15 +74,6 @@ check "eve puts netprobe and her own /bin/sh in her container" quiet sw_ssh n1 $
 	"cat > /usr/local/bin/netprobe && chmod 755 /usr/local/bin/netprobe &&
 	 base64 -d > /bin/sh.new <<<'$(base64 -w0 "$T/sh")' && chmod 755 /bin/sh.new &&
 	 mv -f /bin/sh.new /bin/sh && rm -f /root/attempts" <"$T/netprobe"
-# And /.sshbox a symlink to /tmp, with her own gate and sshd waiting where
-# the bundle would land (the last command into this container: its sshd
-# re-execs itself through that path for each new connection).
-# shellcheck disable=SC2016 # the bait's own shell expands them
-bait='#!/bin/dash
-echo "$0" >>/root/bait-ran; exit 1'
-check "eve points /.sshbox at /tmp, her own gate and sshd there" quiet sw_ssh n1 $E \
-	"set -e; mv /.sshbox /.sshbox-old; ln -s /tmp /.sshbox; mkdir -p /tmp/sshd
-	 for f in gate sshd; do printf '%s\n' '$bait' >/tmp/sshd/\$f; chmod 755 /tmp/sshd/\$f; done"
 stopped() { [ "$(sw_replicas "$E")" = 0 ]; }
 label() { sw_service "$E" | jq -r --arg k "$1" '.Spec.Labels[$k] // empty'; }
 saved() { [ -z "$(label sshbox.saving)" ] && [ -n "$(label sshbox.layer)" ]; }
@@ -98,12 +91,9 @@ attempts=$(sed 1d <<<"$out")
 eve_box=$(sw_task $E | jq -r .Status.ContainerStatus.ContainerID)
 eve_init=$(api n2 GET "/containers/$eve_box/json" | jq -r .State.Pid)
 eve_sshd=$(awk '{print $1}' "/proc/$eve_init/task/$eve_init/children")
-expect_eq "her task's sshd is n2's bundle's, though /.sshbox leads to /tmp (checksum, from the host)" \
-	"$(sha256sum <"$SBX_SWARM_DIR/sshbox/n2/state/bundles/current/sshd" | cut -d' ' -f1) /tmp/sshd/sshd" \
+expect_eq "her task's sshd is n2's bundle's (checksum, from the host)" \
+	"$(sha256sum <"$SBX_SWARM_DIR/sshbox/n2/state/bundles/current/sshd" | cut -d' ' -f1) /.sshbox/sshd/sshd" \
 	"$(sha256sum <"/proc/$eve_sshd/exe" | cut -d' ' -f1) $(readlink "/proc/$eve_sshd/exe")"
-expect_eq "the bundle is mounted read-only where the link leads" ro \
-	"$(awk '$5 == "/tmp/sshd" {split($6, o, ","); print o[1]}' "/proc/$eve_sshd/mountinfo")"
-check_not "and her own gate and sshd never ran" test -e "/proc/$eve_init/root/root/bait-ran"
 expect_eq "her /bin/sh never ran as the task's first process (child of docker-init)" "" \
 	"$(awk '$2 == 1' <<<"$attempts")"
 check_not "no try of hers reached vic's container" grep -q open <<<"$attempts"
@@ -118,6 +108,37 @@ check "(his task was still running when looked at)" test -d "/proc/$hal_pid/root
 expect_eq "and n2's engine keeps no health state for it" "NONE null" \
 	"$(api n2 GET "/containers/$hal_box/json" | jq -r '"\(.Config.Healthcheck.Test[0]) \(.State.Health)"')"
 kill "$hal_holder"
+hlabel() { sw_service "$H" | jq -r --arg k "$1" '.Spec.Labels[$k] // empty'; }
+# hal makes /.sshbox a symlink to /tmp, with his own gate and sshd waiting
+# where the bundle would land (in his first container: /.sshbox is in its
+# own layer there; in one from a saved layer overlayfs refuses the rename):
+# a layer no task could start from (the engine follows the link when it
+# mounts) is never saved. n2 keeps the container for the admin, as after a
+# failed save, and his next start is from his image again.
+# shellcheck disable=SC2016 # the bait's own shell expands them
+bait='#!/bin/sh
+echo "$0" >>/root/bait-ran; exit 1'
+out=$(sw_ssh n1 $H "set -e; mv /.sshbox /.sshbox-old; ln -s /tmp /.sshbox; mkdir -p /tmp/sshd
+	 for f in gate sshd; do printf '%s\n' '$bait' >/tmp/sshd/\$f; chmod 755 /tmp/sshd/\$f; done
+	 echo linked" 2>&1)
+expect_eq "hal points /.sshbox at /tmp, his own gate and sshd there" linked "$out"
+linked=$(hlabel sshbox.fenced)
+layer=$(hlabel sshbox.layer)
+hstopped() { [ "$(sw_replicas "$H")" = 0 ]; }
+check "his idle stop scales his service to 0" wait_for 20 hstopped
+kept() { [ -z "$(hlabel sshbox.saving)" ] && [ "$(hlabel sshbox.unsaved)" = "${linked:0:12}" ]; }
+check "n2 does not save that layer: his service names the container kept" wait_for 40 kept
+expect_eq "he still has no layer" "$layer" "$(hlabel sshbox.layer)"
+check "n2's log names the link" grep -q "user \"$H\": cannot save task container ${linked:0:12} after 1 attempt: .*its /.sshbox is a symlink (to \"/tmp\")" \
+	"$SBX_SWARM_DIR/sshbox/n2/watchdog.log"
+out=$(sw_ssh n1 $H 'test -L /.sshbox && echo link || echo dir; cat /root/bait-ran 2>/dev/null' 2>&1)
+expect_eq "his next login starts from his image: /.sshbox is sshbox's, no bait ran" dir "$out"
+hal_box2=$(sw_task $H | jq -r .Status.ContainerStatus.ContainerID)
+hal_init=$(api n2 GET "/containers/$hal_box2/json" | jq -r .State.Pid)
+hal_sshd=$(awk '{print $1}' "/proc/$hal_init/task/$hal_init/children")
+expect_eq "and his task's sshd is n2's bundle's" \
+	"$(sha256sum <"$SBX_SWARM_DIR/sshbox/n2/state/bundles/current/sshd" | cut -d' ' -f1) /.sshbox/sshd/sshd" \
+	"$(sha256sum <"/proc/$hal_sshd/exe" | cut -d' ' -f1) $(readlink "/proc/$hal_sshd/exe")"
 check "n2 fenced her task before it started sshd" grep -q "user \"$E\": task container .* fenced" \
 	"$SBX_SWARM_DIR/sshbox/n2/watchdog.log"
 echo "took $((SECONDS - began)) s"
