@@ -18,6 +18,7 @@ void config_defaults(struct config *cfg)
 	strcpy(cfg->state_dir, "/var/lib/sshbox");
 	strcpy(cfg->instance, "sshbox");
 	strcpy(cfg->group, "sshbox");
+	strcpy(cfg->keys_user, "sshbox-keys");
 	strcpy(cfg->default_image, "sshbox-base:latest");
 	/* On by default, so no user exhausts the host with a default install. */
 	cfg->default_memory = 4LL << 30;
@@ -223,6 +224,12 @@ static int set_value(struct config *cfg, const char *key, const char *v)
 		strcpy(cfg->group, v);
 		return 0;
 	}
+	if (strcmp(key, "keys_user") == 0) {
+		if (!user_name_valid(v) || strlen(v) >= sizeof(cfg->keys_user))
+			return -1;
+		strcpy(cfg->keys_user, v);
+		return 0;
+	}
 	if (strcmp(key, "default_image") == 0) {
 		if (!image_name_valid(v) || strlen(v) >= sizeof(cfg->default_image))
 			return -1;
@@ -321,6 +328,7 @@ static const char *const config_keys[] = {"engine",
                                           "record_max_bytes",
                                           "engine_mode",
                                           "swarm_layer_flatten",
+                                          "keys_user",
                                           NULL};
 
 struct config_ctx {

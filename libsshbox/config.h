@@ -42,6 +42,9 @@ struct config {
 	long long record_max_bytes;     /* per user, all recordings together */
 	int engine_mode;                /* ENGINE_MODE_LOCAL or ENGINE_MODE_SWARM */
 	long swarm_layer_flatten;       /* layers at which a save flattens; 0 never */
+	/* The unprivileged account sshd runs sshbox-keys as (swarm mode's
+	 * AuthorizedKeysCommandUser): with root, the only caller of "keys". */
+	char keys_user[64];
 };
 
 /* Session recording, globally (config "record") or per user (record key

@@ -1,6 +1,7 @@
 #include "proto.h"
 
 #include "clock.h"
+#include "names.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -267,7 +268,7 @@ int proto_parse_request(const json_t *msg, struct proto_request *ret_req, struct
 		    strcmp(key, "status") != 0 && strcmp(key, "signal") != 0 &&
 		    strcmp(key, "bytes_in") != 0 && strcmp(key, "bytes_out") != 0 &&
 		    strcmp(key, "width") != 0 && strcmp(key, "height") != 0 &&
-		    strcmp(key, "term") != 0)
+		    strcmp(key, "term") != 0 && strcmp(key, "user") != 0)
 			return err_set(err, EBADMSG, "unknown member \"%.32s\"", key);
 	}
 	json_t *v = json_object_get(msg, "v");
@@ -292,6 +293,8 @@ int proto_parse_request(const json_t *msg, struct proto_request *ret_req, struct
 		req.op = PROTO_OP_END;
 	else if (strcmp(op, "record") == 0)
 		req.op = PROTO_OP_RECORD;
+	else if (strcmp(op, "keys") == 0)
+		req.op = PROTO_OP_KEYS;
 	else
 		return err_set(err, EBADMSG, "unknown op \"%.15s\"", op);
 	if (req.op != PROTO_OP_END &&
@@ -308,6 +311,22 @@ int proto_parse_request(const json_t *msg, struct proto_request *ret_req, struct
 	if (json_object_get(msg, "audit") != NULL && req.op != PROTO_OP_LOGIN &&
 	    req.op != PROTO_OP_VERB)
 		return err_set(err, EBADMSG, "only \"login\" and \"verb\" carry \"audit\"");
+	if (req.op == PROTO_OP_KEYS) {
+		/* The one request naming a user: sshd asks whose keys to accept. */
+		if (proto_get_string(msg, "user", req.user, sizeof(req.user), 1, err) < 0)
+			return err_set(err, EBADMSG,
+			               "\"user\" is not a user name of at most %d characters",
+			               USER_NAME_MAX);
+		if (!user_name_valid(req.user))
+			return err_set(err, EBADMSG, "\"%s\" is not a valid user name", req.user);
+		if (json_object_get(msg, "session") == NULL) {
+			strcpy(req.session, "-");
+			*ret_req = req;
+			return 0;
+		}
+	} else if (json_object_get(msg, "user") != NULL) {
+		return err_set(err, EBADMSG, "only \"keys\" names a user");
+	}
 	if (proto_get_string(msg, "session", req.session, sizeof(req.session), 1, err) < 0)
 		return -1;
 	if (!is_uuid(req.session))

@@ -31,6 +31,11 @@
  *   "record"  on a connection of its own, once per session whose login reply
  *             said "record" (the mode): "width", "height", "term"; then
  *             the session's terminal data as PROTO_RECORD_MAX frames.
+ *   "keys"    (root and the config's keys_user only; swarm mode) the outer
+ *             public keys sshd may accept for "user":NAME, the one member
+ *             naming a user, for sshd's AuthorizedKeysCommand (sshbox-keys):
+ *             reply "keys" (authorized_keys lines, never the inner key's).
+ *             "session" is optional here: sshd has none to give.
  * "login" and "verb" may carry "audit" (auditmsg.h): what the shim saw of
  * the outer session. A bad one is logged and left out; the request goes on.
  * A login reply may carry "record" ("pty" or "pty+input") and "notice" (the
@@ -46,6 +51,7 @@
 #include <jansson.h>
 
 #include "err.h"
+#include "names.h"
 
 #define PROTO_VERSION     1
 #define PROTO_MAX_MSG     (64 * 1024)
@@ -60,7 +66,8 @@ enum proto_op {
 	PROTO_OP_HANGUP,
 	PROTO_OP_LEAVING,
 	PROTO_OP_END,
-	PROTO_OP_RECORD
+	PROTO_OP_RECORD,
+	PROTO_OP_KEYS
 };
 
 struct proto_request {
@@ -71,6 +78,7 @@ struct proto_request {
 	char args[PROTO_MAX_ARGS][128];
 	int width, height; /* "record": the terminal's size and TERM */
 	char term[64];
+	char user[USER_NAME_MAX + 1]; /* "keys": whose keys */
 };
 
 /* After a "record" request is answered ok, the shim sends frames of its

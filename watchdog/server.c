@@ -19,6 +19,7 @@
 #include "flags.h"
 #include "fusesvc.h"
 #include "holder.h"
+#include "keys.h"
 #include "log.h"
 #include "metrics.h"
 #include "names.h"
@@ -299,6 +300,10 @@ static void serve(struct conn *c)
 	take_audit_info(c, msg);
 	json_decref(msg);
 
+	if (req.op == PROTO_OP_KEYS) { /* sshd's question about a user, not the caller's own */
+		keys_serve(c, &cfg, &req);
+		return;
+	}
 	if (req.op == PROTO_OP_LIST) {
 		if (c->uid != 0) {
 			log_warn("user \"%s\" uid %u: refused: list is for root", c->user,
@@ -357,7 +362,8 @@ static void serve(struct conn *c)
 	case PROTO_OP_RECORD:
 		recorder_run(c, &cfg, &rec, &req);
 		break;
-	case PROTO_OP_LIST:   /* answered above, for root only */
+	case PROTO_OP_LIST: /* answered above, for root only */
+	case PROTO_OP_KEYS:
 	case PROTO_OP_HANGUP: /* only within a session */
 	case PROTO_OP_LEAVING:
 	case PROTO_OP_END:
