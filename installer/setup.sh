@@ -55,6 +55,19 @@ if [ ! -f "$conf" ]; then
 	say "wrote $conf"
 fi
 getent group "$group" >/dev/null || groupadd --system "$group"
+# Swarm mode: sshd asks sshbox-keys for a user's keys, run as keys_user
+# (its primary group is $group, for the watchdog's socket; no login).
+conf_value() { awk -F' *= *' -v k="$1" '$1 == k {v = $2} END {print v}' "$conf"; }
+mode=$(conf_value engine_mode)
+keys_user=$(conf_value keys_user)
+keys_user=${keys_user:-sshbox-keys}
+keys_line=
+if [ "$mode" = swarm ]; then
+	getent passwd "$keys_user" >/dev/null ||
+		useradd --system --gid "$group" --no-create-home --home-dir /nonexistent \
+			--shell /usr/sbin/nologin --comment "sshbox keys for sshd" "$keys_user"
+	keys_line="AuthorizedKeysCommand $prefix/libexec/sshbox/sshbox-keys --config $conf %u\n\tAuthorizedKeysCommandUser $keys_user"
+fi
 # Accounts that uninstall.sh locked get their logins back.
 for u in $(getent group "$group" | cut -d: -f4 | tr ',' ' '); do
 	if [ -f "$state_dir/users/$u/record" ]; then
@@ -115,8 +128,9 @@ mkdir -p "$dropin_dir"
 grep -qE "^\s*Include\s+$dropin_dir/\*\.conf" "$sshd_config" ||
 	{ echo "install.sh: $sshd_config does not include $dropin_dir/*.conf" >&2; exit 1; }
 new=$(mktemp "$dropin_dir/.sshbox.XXXXXX")
+if [ -n "$keys_line" ]; then keys_sed=("s|^\t@KEYS@$|\t$keys_line|"); else keys_sed=('/^\t@KEYS@$/d'); fi
 sed -e "s|@GROUP@|$group|" -e "s|@SHIM@|$shim|" -e "s|@CONFIG@|$conf|" -e "s|@X11@|$x11|" \
-	"$src/installer/sshd/sshbox.conf.in" >"$new"
+	-e "${keys_sed[0]}" "$src/installer/sshd/sshbox.conf.in" >"$new"
 chmod 644 "$new"
 saved=$(mktemp -d /var/tmp/sshbox-dropin.XXXXXX)
 for f in "$dropin" "$legacy_dropin"; do [ -f "$f" ] && cp -p "$f" "$saved/"; done
@@ -150,6 +164,7 @@ eff=$(/usr/sbin/sshd -T -f "$sshd_config" -C "user=$member,host=localhost,addr=1
 }
 want=("ForceCommand=exec $shim --config $conf" "AllowTcpForwarding=no"
 	"AllowStreamLocalForwarding=no" "PermitTunnel=no")
+[ -z "$keys_line" ] || want+=("AuthorizedKeysCommandUser=$keys_user")
 for w in "${want[@]}"; do
 	key=${w%%=*} val=${w#*=}
 	got=$(awk -v k="${key,,}" '$1 == k {sub(/^[^ ]+ /, ""); print; exit}' <<<"$eff")

@@ -26,6 +26,10 @@ done
 [ "$(id -u)" = 0 ] || { echo "uninstall.sh: run as root" >&2; exit 1; }
 say() { echo "sshbox uninstall: $*"; }
 members() { getent group "$group" | cut -d: -f4 | tr ',' ' '; }
+# Swarm mode's keys user (setup.sh), whose primary group is $group: read
+# before --purge removes the config.
+keys_user=$(awk -F' *= *' '$1 == "keys_user" {v = $2} END {print v}' "$conf" 2>/dev/null || true)
+keys_user=${keys_user:-sshbox-keys}
 
 # Accounts first: lock them before their ForceCommand goes away.
 for u in $(members); do
@@ -92,6 +96,9 @@ if [ $packaged = 0 ]; then
 fi
 rm -rf "$run_dir"
 rm -f "$logrotate_dir/$instance"
+if [ "$(id -gn "$keys_user" 2>/dev/null)" = "$group" ]; then
+	userdel "$keys_user" && say "removed account $keys_user"
+fi
 if getent group "$group" >/dev/null && [ -z "$(members)" ]; then
 	groupdel "$group" && say "removed group $group"
 fi

@@ -44,4 +44,9 @@ sbx_swarm_filters() { jq -rn --arg f "$1" '$f | @uri'; }
 # sshbox on the swarm bed (tests/bed/swarm-sshbox.sh): its instance and group.
 SBX_SWARM_INSTANCE=${SBX_SWARM_INSTANCE:-sbsw}
 SBX_SWARM_GROUP=${SBX_SWARM_GROUP:-sbswtest}
+# sshbox-keys (sshd's AuthorizedKeysCommand) and the account it runs as:
+# sshd runs it only from a path whose every directory is root's and not
+# group or world writable (/var/tmp is).
+SBX_SWARM_KEYS_BIN=/var/lib/sshbox-test-swarm/libexec
+SBX_SWARM_KEYS_USER=sbt-swkeys
 sbx_swarm_conf() { echo "$SBX_SWARM_DIR/sshbox/$1/sshbox.conf"; } # NODE: its sshbox.conf

@@ -12,6 +12,8 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 R=$SBX_SWARM_DIR/sshbox
 BIN=$R/bin
+KEYS_BIN=$SBX_SWARM_KEYS_BIN
+KEYS_USER=$SBX_SWARM_KEYS_USER
 
 node_conf() { echo "$R/$1/sshbox.conf"; }
 pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
@@ -32,6 +34,7 @@ default_image = $SBX_SWARM_IMAGE:latest
 idle_grace_seconds = ${SBX_SWARM_GRACE:-3}
 stop_timeout_seconds = 2
 shim = $BIN/sshbox-shim
+keys_user = $KEYS_USER
 CONF
 	chmod 644 "$(node_conf "$n")"
 	local wd
@@ -51,8 +54,11 @@ CONF
 		[ -S "$d/run/watchdog.sock" ] || { echo "swarm-sshbox: $n's watchdog did not start; see $d/watchdog.log" >&2; return 1; }
 	fi
 	[ -f "$d/sshd/host_key" ] || ssh-keygen -q -t ed25519 -N '' -f "$d/sshd/host_key"
+	# As installer/setup.sh writes it in swarm mode.
+	local keys="AuthorizedKeysCommand $KEYS_BIN/sshbox-keys --config $(node_conf "$n") %u"
 	sed -e "s|@GROUP@|$SBX_SWARM_GROUP|" -e "s|@SHIM@|$BIN/sshbox-shim|" \
 		-e "s|@CONFIG@|$(node_conf "$n")|" -e "s|@X11@|no|" \
+		-e "s|^\t@KEYS@$|\t$keys\n\tAuthorizedKeysCommandUser $KEYS_USER|" \
 		"$SBX_SRC/installer/sshd/sshbox.conf.in" >"$d/sshd/sshbox.conf"
 	cat >"$d/sshd/sshd_config" <<CONF
 Port 22
@@ -87,6 +93,12 @@ up() {
 		cmp -s "$SBX_BUILD/$b" "$BIN/${b##*/}" || install -m 0755 "$SBX_BUILD/$b" "$BIN/"
 	done
 	getent group "$SBX_SWARM_GROUP" >/dev/null || groupadd --system "$SBX_SWARM_GROUP"
+	getent passwd "$KEYS_USER" >/dev/null ||
+		useradd --system --gid "$SBX_SWARM_GROUP" --no-create-home --home-dir /nonexistent \
+			--shell /usr/sbin/nologin "$KEYS_USER"
+	install -d -m 0755 "$KEYS_BIN"
+	cmp -s "$SBX_BUILD/keys/sshbox-keys" "$KEYS_BIN/sshbox-keys" ||
+		install -m 0755 "$SBX_BUILD/keys/sshbox-keys" "$KEYS_BIN/"
 	local n
 	for n in "${SBX_SWARM_NODES[@]}"; do start_node "$n"; done
 }
@@ -106,6 +118,7 @@ down() {
 	for u in $(getent group "$SBX_SWARM_GROUP" | cut -d: -f4 | tr , ' '); do
 		case $u in sbt-sw-*) userdel --remove "$u" 2>/dev/null || true ;; esac
 	done
+	userdel "$KEYS_USER" 2>/dev/null || true
 }
 
 case ${1:-} in

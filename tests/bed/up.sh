@@ -53,7 +53,7 @@ fi
 # sshd on loopback with the real drop-in.
 [ -f "$SBX_ROOT/sshd/host_key" ] || ssh-keygen -q -t ed25519 -N '' -f "$SBX_ROOT/sshd/host_key"
 sed -e "s|@GROUP@|$SBX_GROUP|" -e "s|@SHIM@|$SBX_BIN/sshbox-shim|" \
-	-e "s|@CONFIG@|$SBX_CONF|" -e "s|@X11@|yes|" \
+	-e "s|@CONFIG@|$SBX_CONF|" -e "s|@X11@|yes|" -e '/^\t@KEYS@$/d' \
 	"$SBX_SRC/installer/sshd/sshbox.conf.in" >"$SBX_ROOT/sshd/sshbox.conf"
 cat >"$SBX_ROOT/sshd/sshd_config" <<CONF
 Port $SBX_PORT
