@@ -97,10 +97,12 @@ int authkeys_without(const char *keys, const char *inner_b64, char *ret_out, siz
 		size_t lead = strspn(line, " \t");
 		if (lead >= len || line[lead] == '#' || has_field(line, len, inner_b64))
 			continue;
-		if (o + len + 2 > size)
+		size_t opts = strlen(AUTHKEYS_HOST_OPTIONS);
+		if (o + opts + len + 2 > size)
 			return err_set(err, E2BIG, "the user's keys are too long");
-		memcpy(ret_out + o, line, len);
-		o += len;
+		memcpy(ret_out + o, AUTHKEYS_HOST_OPTIONS, opts);
+		memcpy(ret_out + o + opts, line, len);
+		o += opts + len;
 		ret_out[o++] = '\n';
 		kept++;
 	}

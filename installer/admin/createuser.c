@@ -15,6 +15,7 @@
 
 #include "admin.h"
 #include "atomicfile.h"
+#include "authkeys.h"
 #include "engine.h"
 #include "kvfile.h"
 #include "names.h"
@@ -70,12 +71,6 @@ static int check_pubkeys(const char *path, char *buf, size_t size, struct err *e
 	return 0;
 }
 
-/* Options on every key of the host account: even with sshd's drop-in gone,
- * the key opens no forward, tunnel or ~/.ssh/rc on the host (the login shell,
- * the shim, keeps commands off it); terminals, agent and X11 stay, for the
- * shim to carry into the container. */
-#define HOST_KEY_OPTIONS "restrict,pty,agent-forwarding,X11-forwarding "
-
 /* Writes ~/.ssh/authorized_keys without following links the user planted. */
 static int write_host_keys(const struct passwd *pw, const char *plain_keys, struct err *err)
 {
@@ -85,7 +80,7 @@ static int write_host_keys(const struct passwd *pw, const char *plain_keys, stru
 		size_t len = strcspn(line, "\n");
 		int key = len > 0 && line[0] != '#';
 		int w = snprintf(keys + n, sizeof(keys) - n, "%s%.*s\n",
-		                 key ? HOST_KEY_OPTIONS : "", (int)len, line);
+		                 key ? AUTHKEYS_HOST_OPTIONS : "", (int)len, line);
 		if (w < 0 || n + (size_t)w >= sizeof(keys))
 			return err_set(err, E2BIG, "too many public keys for %s", pw->pw_name);
 		n += (size_t)w;

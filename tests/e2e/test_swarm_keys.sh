@@ -25,6 +25,7 @@ keys_as() {
 
 check "alice is provisioned through n1" sw_user $A
 home=$(getent passwd $A | cut -d: -f6)
+cp "$home/.ssh/authorized_keys" "$T/written"
 rm -f "$home/.ssh/authorized_keys"
 check "her ~/.ssh/authorized_keys is gone (the only outer keys now are the cluster's)" \
 	test ! -e "$home/.ssh/authorized_keys"
@@ -44,8 +45,9 @@ expect_contains "... by sshd" "Permission denied" "$out"
 
 # What sshbox-keys prints, as the keys user.
 check "sshbox-keys as $KU answers for alice" keys_as "$KU" n2 $A
-expect_eq "it prints her own key, as given to createuser" "$(cut -d' ' -f1-2 "$SW_KEYS/$A.pub")" \
-	"$(cut -d' ' -f1-2 "$T/out")"
+expect_eq "it prints what createuser wrote into her home (her key, restricted)" \
+	"$(cat "$T/written")" "$(cat "$T/out")"
+expect_contains "... which is her own key" "$(cut -d' ' -f1-2 "$SW_KEYS/$A.pub")" "$(cat "$T/out")"
 expect_eq "... and nothing else (one line)" 1 "$(wc -l <"$T/out")"
 inner=$(cut -d' ' -f2 "$SBX_SWARM_DIR/sshbox/n1/state/users/$A/inner_key.pub")
 cluster=$(api n1 GET "/configs/$SBX_SWARM_INSTANCE-authkeys-$A" | jq -r .Spec.Data | base64 -d)
