@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 
+#include "authkeys.h"
 #include "b64.h"
 #include "config.h"
 #include "enginekind.h"
@@ -181,16 +182,83 @@ static void proto_requests(void **state)
 	m = json_loads("{\"v\":2,\"op\":\"login\"}", 0, NULL);
 	assert_int_equal(proto_parse_request(m, &req, &err), -1);
 	json_decref(m);
-	m = json_loads("{\"v\":1,\"op\":\"stop\",\"user\":\"bob\","
+	m = json_loads("{\"v\":1,\"op\":\"login\",\"user\":\"bob\","
 	               "\"session\":\"0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0\"}",
 	               0, NULL);
 	assert_int_equal(proto_parse_request(m, &req, &err), -1);
-	assert_string_equal(err.msg, "unknown member \"user\"");
+	assert_string_equal(err.msg, "only \"keys\" names a user");
+	json_decref(m);
+	/* "keys" (sshbox-keys for sshd): a valid user name, no session needed. */
+	m = json_loads("{\"v\":1,\"op\":\"keys\",\"user\":\"bob\"}", 0, NULL);
+	assert_int_equal(proto_parse_request(m, &req, &err), 0);
+	assert_int_equal(req.op, PROTO_OP_KEYS);
+	assert_string_equal(req.user, "bob");
+	json_decref(m);
+	m = json_loads("{\"v\":1,\"op\":\"keys\",\"user\":\"Bob;x\"}", 0, NULL);
+	assert_int_equal(proto_parse_request(m, &req, &err), -1);
+	assert_string_equal(err.msg, "\"Bob;x\" is not a valid user name");
+	json_decref(m);
+	m = json_loads("{\"v\":1,\"op\":\"keys\",\"user\":"
+	               "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
+	               0, NULL);
+	assert_int_equal(proto_parse_request(m, &req, &err), -1);
+	json_decref(m);
+	m = json_loads("{\"v\":1,\"op\":\"keys\"}", 0, NULL);
+	assert_int_equal(proto_parse_request(m, &req, &err), -1);
 	json_decref(m);
 	unsigned char big[4] = {0x00, 0xa0, 0x00, 0x00}, zero[4] = {0};
 	size_t len;
 	assert_int_equal(proto_check_length(big, &len, &err), -1);
 	assert_int_equal(proto_check_length(zero, &len, &err), -1);
+}
+
+/* An OpenSSH private key's header around a public blob ("PUB"): magic,
+ * cipher "none", kdf "none", empty kdf options, one key. */
+static void private_pem(const char *pub, char *ret, size_t size)
+{
+	unsigned char raw[256];
+	size_t n = sizeof("openssh-key-v1");
+	memcpy(raw, "openssh-key-v1", n);
+	static const char *const fields[] = {"none", "none", ""};
+	for (int i = 0; i < 3; i++) {
+		size_t l = strlen(fields[i]);
+		memcpy(raw + n, (unsigned char[]){0, 0, 0, (unsigned char)l}, 4);
+		memcpy(raw + n + 4, fields[i], l);
+		n += 4 + l;
+	}
+	memcpy(raw + n, (unsigned char[]){0, 0, 0, 1, 0, 0, 0, (unsigned char)strlen(pub)}, 8);
+	memcpy(raw + n + 8, pub, strlen(pub));
+	n += 8 + strlen(pub);
+	char b[512];
+	struct err err = {0};
+	assert_int_equal(b64_encode(raw, n, b, sizeof(b), &err), 0);
+	snprintf(
+	    ret, size,
+	    "-----BEGIN OPENSSH PRIVATE KEY-----\n%.40s\n%s\n-----END OPENSSH PRIVATE KEY-----\n",
+	    b, strlen(b) > 40 ? b + 40 : "");
+}
+
+static void authkeys_inner_left_out(void **state)
+{
+	(void)state;
+	char pem[1024], blob[128], out[1024];
+	struct err err = {0};
+	private_pem("PUB", pem, sizeof(pem));
+	assert_int_equal(authkeys_public_blob(pem, blob, sizeof(blob), &err), 0);
+	assert_string_equal(blob, "UFVC"); /* base64 of "PUB" */
+	const char *keys = "ssh-ed25519 AAAA1 alice@laptop\n"
+	                   "# a comment\n\n"
+	                   "ssh-ed25519 UFVCX not-the-inner-key\n"
+	                   "ssh-ed25519 UFVC sshbox inner key of alice\n";
+	assert_int_equal(authkeys_without(keys, blob, out, sizeof(out), &err), 2);
+	assert_string_equal(out, AUTHKEYS_HOST_OPTIONS
+	                    "ssh-ed25519 AAAA1 alice@laptop\n" AUTHKEYS_HOST_OPTIONS
+	                    "ssh-ed25519 UFVCX not-the-inner-key\n");
+	assert_int_equal(authkeys_without("ssh-ed25519 UFVC x\n", blob, out, sizeof(out), &err), 0);
+	assert_int_equal(authkeys_without(keys, blob, out, 40, &err), -1);
+	assert_int_equal(authkeys_public_blob("not a key", blob, sizeof(blob), &err), -1);
+	pem[40] = 'x'; /* the magic broken */
+	assert_int_equal(authkeys_public_blob(pem, blob, sizeof(blob), &err), -1);
 }
 
 static void fuse_requests(void **state)
@@ -271,6 +339,7 @@ int main(void)
 	    cmocka_unit_test(record_roundtrip),
 	    cmocka_unit_test(names),
 	    cmocka_unit_test(proto_requests),
+	    cmocka_unit_test(authkeys_inner_left_out),
 	    cmocka_unit_test(fuse_requests),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
