@@ -47,6 +47,8 @@ SBX_SWARM_GROUP=${SBX_SWARM_GROUP:-sbswtest}
 # sshbox-keys (sshd's AuthorizedKeysCommand) and the account it runs as:
 # sshd runs it only from a path whose every directory is root's and not
 # group or world writable (/var/tmp is).
+# shellcheck disable=SC2034 # read by swarm-sshbox.sh and the tests
 SBX_SWARM_KEYS_BIN=/var/lib/sshbox-test-swarm/libexec
+# shellcheck disable=SC2034
 SBX_SWARM_KEYS_USER=sbt-swkeys
 sbx_swarm_conf() { echo "$SBX_SWARM_DIR/sshbox/$1/sshbox.conf"; } # NODE: its sshbox.conf

@@ -55,7 +55,8 @@ CONF
 	fi
 	[ -f "$d/sshd/host_key" ] || ssh-keygen -q -t ed25519 -N '' -f "$d/sshd/host_key"
 	# As installer/setup.sh writes it in swarm mode.
-	local keys="AuthorizedKeysCommand $KEYS_BIN/sshbox-keys --config $(node_conf "$n") %u"
+	local keys
+	keys="AuthorizedKeysCommand $KEYS_BIN/sshbox-keys --config $(node_conf "$n") %u"
 	sed -e "s|@GROUP@|$SBX_SWARM_GROUP|" -e "s|@SHIM@|$BIN/sshbox-shim|" \
 		-e "s|@CONFIG@|$(node_conf "$n")|" -e "s|@X11@|no|" \
 		-e "s|^\t@KEYS@$|\t$keys\n\tAuthorizedKeysCommandUser $KEYS_USER|" \

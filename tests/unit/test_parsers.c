@@ -226,9 +226,11 @@ static void private_pem(const char *pub, char *ret, size_t size)
 		memcpy(raw + n + 4, fields[i], l);
 		n += 4 + l;
 	}
-	memcpy(raw + n, (unsigned char[]){0, 0, 0, 1, 0, 0, 0, (unsigned char)strlen(pub)}, 8);
-	memcpy(raw + n + 8, pub, strlen(pub));
-	n += 8 + strlen(pub);
+	size_t l = strlen(pub);
+	memcpy(raw + n, (unsigned char[]){0, 0, 0, 1, 0, 0, 0, (unsigned char)l}, 8);
+	for (size_t i = 0; i < l; i++) /* a length-prefixed field, no NUL */
+		raw[n + 8 + i] = (unsigned char)pub[i];
+	n += 8 + l;
 	char b[512];
 	struct err err = {0};
 	assert_int_equal(b64_encode(raw, n, b, sizeof(b), &err), 0);
