@@ -21,7 +21,7 @@ for verb in stop remove commit; do
 	expect_match "a raw '$verb' naming another user is refused" '"ok": ?false' "$out"
 done
 check "alice's container still runs" container_running sbt-alice
-check "the refusals are logged with the caller" grep -q 'user "sbt-bob" uid [0-9]* pid [0-9]*: bad request: unknown member "user"' "$SBX_ROOT/watchdog.log"
+check "the refusals are logged with the caller" grep -q 'user "sbt-bob" uid [0-9]* pid [0-9]*: bad request: only "keys" names a user' "$SBX_ROOT/watchdog.log"
 out=$(runuser -u sbt-bob -- python3 -c "
 import socket, struct, json, uuid
 s = socket.socket(socket.AF_UNIX); s.connect('$SBX_SOCKET')
