@@ -88,12 +88,17 @@ expect_eq "and no HEALTHCHECK of the image runs in it (the engine would exec it 
 out=$(sw_ssh n1 $E 'head -c 11 /bin/sh; echo; cat /root/attempts 2>/dev/null' 2>&1)
 expect_eq "her next login runs in the container with her /bin/sh" "#!/bin/dash" "$(head -1 <<<"$out")"
 attempts=$(sed 1d <<<"$out")
-eve_box=$(sw_task $E | jq -r .Status.ContainerStatus.ContainerID)
-eve_init=$(api n2 GET "/containers/$eve_box/json" | jq -r .State.Pid)
-eve_sshd=$(awk '{print $1}' "/proc/$eve_init/task/$eve_init/children")
-expect_eq "her task's sshd is n2's bundle's (checksum, from the host)" \
-	"$(sha256sum <"$SBX_SWARM_DIR/sshbox/n2/state/bundles/current/sshd" | cut -d' ' -f1) /.sshbox/sshd/sshd" \
-	"$(sha256sum <"/proc/$eve_sshd/exe" | cut -d' ' -f1) $(readlink "/proc/$eve_sshd/exe")"
+# task_sshd USER: "CHECKSUM PATH" of the sshd its task (home n2) runs, from
+# the host; bundle_sshd: what n2's bundle's sshd gives.
+task_sshd() {
+	local box init sshd
+	box=$(sw_task "$1" | jq -r .Status.ContainerStatus.ContainerID)
+	init=$(api n2 GET "/containers/$box/json" | jq -r .State.Pid)
+	sshd=$(awk '{print $1}' "/proc/$init/task/$init/children")
+	echo "$(sha256sum <"/proc/$sshd/exe" | cut -d' ' -f1) $(readlink "/proc/$sshd/exe")"
+}
+bundle_sshd="$(sha256sum <"$SBX_SWARM_DIR/sshbox/n2/state/bundles/current/sshd" | cut -d' ' -f1) /.sshbox/sshd/sshd"
+expect_eq "her task's sshd is n2's bundle's (checksum, from the host)" "$bundle_sshd" "$(task_sshd $E)"
 expect_eq "her /bin/sh never ran as the task's first process (child of docker-init)" "" \
 	"$(awk '$2 == 1' <<<"$attempts")"
 check_not "no try of hers reached vic's container" grep -q open <<<"$attempts"
@@ -133,12 +138,7 @@ check "n2's log names the link" grep -q "user \"$H\": cannot save task container
 	"$SBX_SWARM_DIR/sshbox/n2/watchdog.log"
 out=$(sw_ssh n1 $H 'test -L /.sshbox && echo link || echo dir; cat /root/bait-ran 2>/dev/null' 2>&1)
 expect_eq "his next login starts from his image: /.sshbox is sshbox's, no bait ran" dir "$out"
-hal_box2=$(sw_task $H | jq -r .Status.ContainerStatus.ContainerID)
-hal_init=$(api n2 GET "/containers/$hal_box2/json" | jq -r .State.Pid)
-hal_sshd=$(awk '{print $1}' "/proc/$hal_init/task/$hal_init/children")
-expect_eq "and his task's sshd is n2's bundle's" \
-	"$(sha256sum <"$SBX_SWARM_DIR/sshbox/n2/state/bundles/current/sshd" | cut -d' ' -f1) /.sshbox/sshd/sshd" \
-	"$(sha256sum <"/proc/$hal_sshd/exe" | cut -d' ' -f1) $(readlink "/proc/$hal_sshd/exe")"
+expect_eq "and his task's sshd is n2's bundle's" "$bundle_sshd" "$(task_sshd $H)"
 check "n2 fenced her task before it started sshd" grep -q "user \"$E\": task container .* fenced" \
 	"$SBX_SWARM_DIR/sshbox/n2/watchdog.log"
 echo "took $((SECONDS - began)) s"
